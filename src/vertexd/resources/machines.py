@@ -1,0 +1,80 @@
+"""Vertex AI training machine types: vCPUs, memory and attached GPUs.
+
+Used to validate `machineSpec.machineType` and to charge a job against the host's budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MachineShape:
+    cpus: int
+    memory_gb: float
+    gpus: int = 0
+
+
+# family -> (GB per vCPU, allowed vCPU counts)
+_GENERAL_FAMILIES: dict[str, tuple[float, tuple[int, ...]]] = {
+    "e2-standard": (4.0, (4, 8, 16, 32)),
+    "e2-highmem": (8.0, (2, 4, 8, 16)),
+    "e2-highcpu": (1.0, (16, 32)),
+    "n1-standard": (3.75, (4, 8, 16, 32, 64, 96)),
+    "n1-highmem": (6.5, (2, 4, 8, 16, 32, 64, 96)),
+    "n1-highcpu": (0.9, (16, 32, 64, 96)),
+    "n2-standard": (4.0, (4, 8, 16, 32, 48, 64, 80)),
+    "n2-highmem": (8.0, (2, 4, 8, 16, 32, 48, 64, 80)),
+    "n2-highcpu": (1.0, (16, 32, 48, 64, 80, 96)),
+    "n2d-standard": (4.0, (4, 8, 16, 32, 48, 64, 80, 96, 128, 224)),
+    "c2-standard": (4.0, (4, 8, 16, 30, 60)),
+    "c2d-standard": (4.0, (4, 8, 16, 32, 56, 112)),
+    "c3-standard": (4.0, (4, 8, 22, 44, 88, 176)),
+}
+
+# Machines that come with GPUs attached: name -> shape.
+_GPU_MACHINES: dict[str, MachineShape] = {
+    **{f"a2-highgpu-{n}g": MachineShape(12 * n, 85.0 * n, n) for n in (1, 2, 4, 8)},
+    "a2-megagpu-16g": MachineShape(96, 1360.0, 16),
+    **{f"a2-ultragpu-{n}g": MachineShape(12 * n, 170.0 * n, n) for n in (1, 2, 4, 8)},
+    "a3-highgpu-1g": MachineShape(26, 234.0, 1),
+    "a3-highgpu-2g": MachineShape(52, 468.0, 2),
+    "a3-highgpu-4g": MachineShape(104, 936.0, 4),
+    "a3-highgpu-8g": MachineShape(208, 1872.0, 8),
+    "a3-megagpu-8g": MachineShape(208, 1872.0, 8),
+    "a3-ultragpu-8g": MachineShape(224, 2952.0, 8),
+    "g2-standard-4": MachineShape(4, 16.0, 1),
+    "g2-standard-8": MachineShape(8, 32.0, 1),
+    "g2-standard-12": MachineShape(12, 48.0, 1),
+    "g2-standard-16": MachineShape(16, 64.0, 1),
+    "g2-standard-24": MachineShape(24, 96.0, 2),
+    "g2-standard-32": MachineShape(32, 128.0, 1),
+    "g2-standard-48": MachineShape(48, 192.0, 4),
+    "g2-standard-96": MachineShape(96, 384.0, 8),
+}
+
+_OTHER_MACHINES: dict[str, MachineShape] = {
+    "m1-ultramem-40": MachineShape(40, 961.0),
+    "m1-ultramem-80": MachineShape(80, 1922.0),
+    "m1-ultramem-160": MachineShape(160, 3844.0),
+    "m1-megamem-96": MachineShape(96, 1433.6),
+    "cloud-tpu": MachineShape(96, 340.0),
+}
+
+
+def _build_catalogue() -> dict[str, MachineShape]:
+    table: dict[str, MachineShape] = {}
+    for family, (gb_per_cpu, sizes) in _GENERAL_FAMILIES.items():
+        for cpus in sizes:
+            table[f"{family}-{cpus}"] = MachineShape(cpus, gb_per_cpu * cpus)
+    table.update(_GPU_MACHINES)
+    table.update(_OTHER_MACHINES)
+    return table
+
+
+MACHINE_TYPES: dict[str, MachineShape] = _build_catalogue()
+DEFAULT_MACHINE_TYPE = "n1-standard-4"
+
+
+def machine_shape(machine_type: str) -> MachineShape | None:
+    return MACHINE_TYPES.get(machine_type)

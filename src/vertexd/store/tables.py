@@ -1,0 +1,44 @@
+"""The tables. The full resource lives in `body` (its wire form); columns beside it are
+the parts that lists filter and sort on. Changes here need an Alembic revision."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table
+
+metadata = MetaData()
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("name", String(512), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("parent", String(256), nullable=False),
+    Column("display_name", String(512), nullable=False, default=""),
+    Column("state", String(64), nullable=False, default=""),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("update_time", DateTime(timezone=True), nullable=False),
+    Column("body", JSON, nullable=False),
+    # What the backend needs to find a running job again after a restart (pids, container ids).
+    Column("runtime", JSON, nullable=True),
+    Column("attempt", Integer, nullable=False, default=0),
+    Index("ix_resources_kind_parent_created", "kind", "parent", "create_time"),
+    Index("ix_resources_state", "state"),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("resource_name", String(512), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+    Index("ix_labels_key_value", "key", "value"),
+)
+
+operations = Table(
+    "operations",
+    metadata,
+    Column("name", String(512), primary_key=True),
+    Column("done", Boolean, nullable=False, default=False),
+    Column("body", JSON, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+)
