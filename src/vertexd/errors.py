@@ -37,9 +37,7 @@ class ApiError(Exception):
         return int(GRPC_CODES[self.status][1])
 
     def to_body(self) -> dict[str, object]:
-        return {
-            "error": {"code": self.http_status, "message": self.message, "status": self.status}
-        }
+        return {"error": {"code": self.http_status, "message": self.message, "status": self.status}}
 
 
 class InvalidArgument(ApiError):

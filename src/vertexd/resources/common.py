@@ -119,7 +119,9 @@ def _parse_duration(value: Any) -> str:
         return f"{value}s"
     if isinstance(value, str) and _DURATION.match(value.strip()):
         return value.strip()
-    raise ValueError(f"invalid duration {value!r}: expected seconds with an 's' suffix, like '3600s'")
+    raise ValueError(
+        f"invalid duration {value!r}: expected seconds with an 's' suffix, like '3600s'"
+    )
 
 
 # google.protobuf.Duration in JSON: "3600s", "1.5s".

@@ -143,4 +143,12 @@ class CustomJob(VertexModel):
     web_access_uris: dict[str, str] | None = Field(default=None)
 
 
-OUTPUT_ONLY_FIELDS = ("name", "state", "create_time", "start_time", "end_time", "update_time", "error")
+OUTPUT_ONLY_FIELDS = (
+    "name",
+    "state",
+    "create_time",
+    "start_time",
+    "end_time",
+    "update_time",
+    "error",
+)

@@ -17,7 +17,9 @@ def validate_job_spec(spec: CustomJobSpec | None, path: str = "job_spec") -> Non
         raise InvalidArgument("is required.", path)
     pools = spec.worker_pool_specs or []
     if not pools:
-        raise InvalidArgument("At least one worker pool must be specified.", f"{path}.worker_pool_specs")
+        raise InvalidArgument(
+            "At least one worker pool must be specified.", f"{path}.worker_pool_specs"
+        )
     if len(pools) > MAX_WORKER_POOLS:
         raise InvalidArgument(
             f"At most {MAX_WORKER_POOLS} worker pools are supported, got {len(pools)}.",

@@ -17,7 +17,8 @@ def snake(name: str) -> str:
 
 
 def field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
-    """('jobSpec', 'workerPoolSpecs', 0, 'replicaCount') -> job_spec.worker_pool_specs[0].replica_count"""
+    """('jobSpec', 'workerPoolSpecs', 0, 'replicaCount')
+    -> 'job_spec.worker_pool_specs[0].replica_count'"""
     path = prefix
     for part in loc:
         if isinstance(part, int):

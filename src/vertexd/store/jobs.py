@@ -92,7 +92,7 @@ class JobStore:
         except NotFound:
             return None
 
-    def list(self, kind: str, parent: str, query: ListQuery) -> tuple[list[Record], bool]:
+    def list_page(self, kind: str, parent: str, query: ListQuery) -> tuple[list[Record], bool]:
         """One page of records, and whether more follow."""
         stmt = select(resources).where(
             resources.c.kind == kind, resources.c.parent == parent, *where_clauses(query)
@@ -104,7 +104,9 @@ class JobStore:
 
     def count(self, kind: str) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).where(resources.c.kind == kind)).scalar_one())
+            return int(
+                conn.execute(select(func.count()).where(resources.c.kind == kind)).scalar_one()
+            )
 
     def in_states(self, short_states: Iterable[str], kind: str | None = None) -> list[Record]:
         wanted = set(short_states)
@@ -219,4 +221,6 @@ def _full_state(current: str, target_short: str) -> str:
 
 
 def _state_in(short_states: set[str]) -> Any:
-    return resources.c.state.in_([f"{p}_STATE_{s}" for p in ("JOB", "PIPELINE") for s in short_states])
+    return resources.c.state.in_(
+        [f"{p}_STATE_{s}" for p in ("JOB", "PIPELINE") for s in short_states]
+    )

@@ -27,7 +27,9 @@ def upgrade() -> None:
         sa.Column("runtime", sa.JSON, nullable=True),
         sa.Column("attempt", sa.Integer, nullable=False),
     )
-    op.create_index("ix_resources_kind_parent_created", "resources", ["kind", "parent", "create_time"])
+    op.create_index(
+        "ix_resources_kind_parent_created", "resources", ["kind", "parent", "create_time"]
+    )
     op.create_index("ix_resources_state", "resources", ["state"])
     op.create_table(
         "labels",

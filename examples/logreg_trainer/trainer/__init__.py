@@ -1,0 +1,1 @@
+"""A logistic regression trainer to run as a Vertex AI CustomJob (pythonPackageSpec)."""

@@ -1,0 +1,51 @@
+"""The one protocol every backend speaks. Non-blocking verbs only: waiting, timeouts and
+retries live once, in the scheduler's supervisor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from vertexd.launch.plan import LaunchPlan
+
+# A small JSON-able record of what was started (pids, container ids, actor names). It is
+# saved in the store, so a restarted server can poll and stop what an earlier one started.
+Handle = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReplicaStatus:
+    task_name: str
+    running: bool
+    exit_code: int | None = None  # set once the replica exited on its own terms
+    lost: bool = False  # gone without an exit record (killed, machine lost)
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.lost or (self.exit_code is not None and self.exit_code != 0)
+
+
+class LaunchError(Exception):
+    """The plan cannot run here (missing image, unsatisfiable resources...): the job fails."""
+
+
+class Backend(Protocol):
+    name: str
+    runs_images: bool  # can run ReplicaPlan.image (container engines)
+
+    def submit(self, plan: LaunchPlan) -> Handle:
+        """Start every replica of the plan; return at once."""
+        ...
+
+    def poll(self, handle: Handle) -> list[ReplicaStatus]:
+        """The replicas' state now, in plan order."""
+        ...
+
+    def stop(self, handle: Handle, force: bool) -> None:
+        """Ask every replica to stop (SIGTERM), or kill it and all it started (force)."""
+        ...
+
+    def cleanup(self, handle: Handle) -> None:
+        """Release what is left once every replica has ended (containers, actors)."""
+        ...

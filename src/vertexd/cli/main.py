@@ -1,0 +1,83 @@
+"""The `vertexd` command: `serve`, and `custom-jobs` with gcloud's flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vertexd import __version__
+from vertexd.cli import custom_jobs
+from vertexd.cli.common import CliError, reporting
+
+app = typer.Typer(
+    name="vertexd",
+    help="Run Vertex AI custom training jobs on your own machine.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(custom_jobs.app, name="custom-jobs")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"vertexd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Run Vertex AI custom training jobs on your own machine."""
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: 8080).")] = None,
+    home: Annotated[
+        Path | None, typer.Option(help="Where vertexd keeps its state (default: ~/.vertexd).")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the home).")
+    ] = None,
+    cpus: Annotated[float | None, typer.Option(help="CPUs jobs may use (default: all).")] = None,
+    memory_gb: Annotated[
+        float | None, typer.Option(help="Memory (GB) jobs may use (default: all).")
+    ] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs jobs may use (default: all).")] = None,
+    container_engine: Annotated[
+        str | None,
+        typer.Option(help="Docker Engine API socket for container pools, e.g. unix:///PATH."),
+    ] = None,
+) -> None:
+    """Run the vertexd server (REST API and scheduler) in the foreground.
+
+    Flags override the VERTEXD_* environment variables (VERTEXD_HOME, VERTEXD_PORT, ...).
+    """
+    with reporting("serve"):
+        from vertexd.server import run_server
+        from vertexd.settings import Settings
+
+        given: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "home": home.expanduser().absolute() if home else None,
+            "database_url": database_url,
+            "cpus": cpus,
+            "memory_gb": memory_gb,
+            "gpus": gpus,
+        }
+        if container_engine is not None:
+            if "container_engine" not in Settings.model_fields:
+                raise CliError("--container-engine is not supported by this vertexd build.")
+            given["container_engine"] = container_engine
+        settings = Settings(**{key: value for key, value in given.items() if value is not None})
+        run_server(settings)

@@ -1,0 +1,148 @@
+"""CustomJob create/get/list/cancel/delete: the one path the API, CLI and console share."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from vertexd.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
+from vertexd.launch import executors
+from vertexd.resources.common import format_time, now
+from vertexd.resources.custom_job import OUTPUT_ONLY_FIELDS, CustomJob, CustomJobSpec
+from vertexd.resources.custom_job_rules import active_pools, unsupported_notes, validate_job_spec
+from vertexd.resources.parsing import parse_model
+from vertexd.scheduler import states
+from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
+from vertexd.service.operations import OperationService
+from vertexd.storage import check_uri
+from vertexd.store import logs
+from vertexd.store.jobs import JobStore, Record
+from vertexd.store.listing import ListQuery
+
+DEFAULT_DISK = {"bootDiskType": "pd-ssd", "bootDiskSizeGb": 100}
+
+
+def new_job_id() -> str:
+    """19 digits like Vertex's ids, increasing with time so ids sort by creation."""
+    return str(time.time_ns() // 1000 * 1000 + random.randrange(1000))
+
+
+def render(body: dict[str, Any], enum_ints: bool) -> dict[str, Any]:
+    return CustomJob.model_validate(body).to_wire(enum_ints) if enum_ints else body
+
+
+class CustomJobService:
+    def __init__(
+        self,
+        store: JobStore,
+        scheduler: Scheduler,
+        operations: OperationService,
+        jobs_dir: Path,
+        runs_images: bool,
+    ) -> None:
+        self.store, self.scheduler, self.operations = store, scheduler, operations
+        self.jobs_dir = jobs_dir
+        self.runs_images = runs_images
+
+    def create(self, parent: str, request: Any) -> dict[str, Any]:
+        job = parse_model(CustomJob, request)
+        if not job.display_name:
+            raise InvalidArgument("is required.", "display_name")
+        validate_job_spec(job.job_spec)
+        assert job.job_spec is not None
+        self._check_runnable(job.job_spec)
+        body = job.model_copy(update=dict.fromkeys(OUTPUT_ONLY_FIELDS)).to_wire()
+        _fill_defaults(body["jobSpec"])
+        stamp = format_time(now())
+        job_id = new_job_id()
+        body.update(
+            name=f"{parent}/customJobs/{job_id}",
+            state="JOB_STATE_QUEUED",
+            createTime=stamp,
+            updateTime=stamp,
+        )
+        record = self.store.insert(CUSTOM_JOBS, parent, body)
+        for note in unsupported_notes(job.job_spec):
+            logs.append_service_line(self.log_path(job_id), f"WARNING: {note}")
+        self.scheduler.wake()
+        return record.body
+
+    def _check_runnable(self, spec: CustomJobSpec) -> None:
+        pools = active_pools(spec)
+        for index, pool in pools:
+            path = f"job_spec.worker_pool_specs[{index}]"
+            if pool.container_spec is not None and not self.runs_images:
+                raise FailedPrecondition(
+                    f"{path}.container_spec: running a container image needs a container "
+                    "engine; start vertexd with `vertexd serve --container-engine "
+                    "unix:///var/run/docker.sock` (or set DOCKER_HOST)."
+                )
+            package = pool.python_package_spec
+            if package is not None:
+                _check_package(package.executor_image_uri or "", package.package_uris, path)
+        if len(pools) > 1 or any((pool.replica_count or 1) > 1 for _, pool in pools):
+            raise Unimplemented(
+                "Distributed jobs (more than one worker pool or replica) are not supported "
+                "yet by this vertexd; run a single replica in worker_pool_specs[0]."
+            )
+
+    def get(self, name: str) -> Record:
+        record = self.store.get(name)
+        if record.kind != CUSTOM_JOBS:
+            raise NotFound(f'The CustomJob "{name}" was not found.')
+        return record
+
+    def list(self, parent: str, query: ListQuery) -> tuple[list[dict[str, Any]], str]:
+        records, more = self.store.list_page(CUSTOM_JOBS, parent, query)
+        return [r.body for r in records], (query.next_page_token() if more else "")
+
+    def cancel(self, name: str) -> None:
+        record = self.get(name)
+        if states.is_terminal(record.state):
+            raise FailedPrecondition(
+                f"Cannot cancel CustomJob {name}: it is already in state {record.state}."
+            )
+        self.scheduler.cancel(name)
+
+    def delete(self, name: str) -> dict[str, Any]:
+        record = self.get(name)
+        if not states.is_terminal(record.state):
+            raise FailedPrecondition(
+                f"CustomJob {name} is in state {record.state}; cancel it before deleting it."
+            )
+        self.store.delete(name)
+        shutil.rmtree(self.jobs_dir / record.id, ignore_errors=True)
+        return self.operations.finished_delete(name)
+
+    def log_path(self, job_id: str) -> Path:
+        return logs.job_log_path(self.jobs_dir, job_id)
+
+    def read_logs(self, name: str, offset: int, task_name: str | None) -> dict[str, Any]:
+        record = self.get(name)
+        path = self.log_path(record.id)
+        entries, next_offset = logs.read_entries(path, offset, task_name)
+        size = path.stat().st_size if path.exists() else 0
+        done = states.is_terminal(record.state) and next_offset >= size
+        return {"entries": entries, "nextOffset": str(next_offset), "done": done}
+
+
+def _check_package(image: str, uris: list[str] | None, path: str) -> None:
+    if executors.lookup(image) is None:
+        raise InvalidArgument(
+            executors.unknown_image_message(image), f"{path}.python_package_spec.executor_image_uri"
+        )
+    for index, uri in enumerate(uris or []):
+        problem = check_uri(uri)
+        if problem:
+            raise InvalidArgument(problem, f"{path}.python_package_spec.package_uris[{index}]")
+
+
+def _fill_defaults(spec: dict[str, Any]) -> None:
+    """What Vertex answers with when a field was left out."""
+    for pool in spec.get("workerPoolSpecs", []):
+        if pool:
+            pool.setdefault("replicaCount", "1")
+            pool.setdefault("diskSpec", dict(DEFAULT_DISK))

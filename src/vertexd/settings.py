@@ -1,0 +1,50 @@
+"""Service settings: flags of `vertexd serve`, or VERTEXD_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    return Path.home() / ".vertexd"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VERTEXD_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    # Empty: SQLite (WAL) at <home>/vertexd.db. Any SQLAlchemy URL otherwise (PostgreSQL).
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # "local": gs://BUCKET/path is <home>/buckets/BUCKET/path. "gcs": real GCS through gcsfs
+    # (or a GCS emulator named by STORAGE_EMULATOR_HOST).
+    gcs: Literal["local", "gcs"] = "local"
+    # The host's budget; unset means what the machine has.
+    cpus: float | None = None
+    memory_gb: float | None = None
+    gpus: int | None = None
+    # Seconds between SIGTERM and SIGKILL when a job is stopped.
+    grace_seconds: float = 10.0
+    # Seconds between two looks at a running job's replicas.
+    poll_seconds: float = 0.02
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'vertexd.db'}"
+
+    @property
+    def buckets_dir(self) -> Path:
+        return self.home / "buckets"
+
+    @property
+    def envs_dir(self) -> Path:
+        return self.home / "envs"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.home / "jobs"
