@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+# Every server the tests start shares one uv cache: environments are built from it, not PyPI.
+os.environ.setdefault("UV_CACHE_DIR", str(Path(tempfile.gettempdir()) / "vertexd-tests-uv-cache"))
 
 PARENT = "projects/test-project/locations/us-central1"
 SKLEARN = "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-0:latest"
