@@ -48,6 +48,7 @@ def test_quickstart_trains_the_example_and_writes_its_model(tmp_path: Path) -> N
     assert 0.6 < metrics["accuracy"] <= 1.0
     # The model loads and predicts in the job's own environment (where scikit-learn is).
     python = next((home / "envs").glob("sklearn-cpu-*/bin/python"))
-    load = f"import joblib; print(joblib.load({str(model_dir / 'model.joblib')!r}).predict([[0.0] * 20]))"
+    model = str(model_dir / "model.joblib")
+    load = f"import joblib; print(joblib.load({model!r}).predict([[0.0] * 20]))"
     predicted = subprocess.run([python, "-c", load], capture_output=True, text=True, check=True)
     assert re.fullmatch(r"\[[01]\]\n", predicted.stdout)

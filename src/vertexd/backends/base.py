@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from vertexd.launch.plan import LaunchPlan
+from vertexd.launch.plan import LaunchPlan, Reservation, Resources
 
 # A small JSON-able record of what was started (pids, container ids, actor names). It is
 # saved in the store, so a restarted server can poll and stop what an earlier one started.
 Handle = dict[str, Any]
+
+__all__ = ["Backend", "Handle", "LaunchError", "ReplicaStatus", "Reservation"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,18 @@ class LaunchError(Exception):
 class Backend(Protocol):
     name: str
     runs_images: bool  # can run ReplicaPlan.image (container engines)
+
+    def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
+        """Set aside room for the replicas (task name, resources) and choose their addresses.
+
+        May wait (it is called off the event loop) but must give up, with a LaunchError that
+        says what is missing, when the resources can never be had.
+        """
+        ...
+
+    def release(self, reservation: Handle) -> None:
+        """Give back a reservation whose plan was never submitted."""
+        ...
 
     def submit(self, plan: LaunchPlan) -> Handle:
         """Start every replica of the plan; return at once."""

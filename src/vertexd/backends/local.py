@@ -10,17 +10,24 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import psutil
 
-from vertexd.backends.base import Handle, LaunchError, ReplicaStatus
-from vertexd.launch.plan import LaunchPlan, ReplicaPlan
+from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation
+from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
 # Host variables that would make the replica's Python pick up the server's packages.
 _NOT_INHERITED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def host_env() -> dict[str, str]:
@@ -38,6 +45,12 @@ class LocalBackend:
     def __init__(self) -> None:
         # Our own children, kept only so their exit is reaped; state lives in handles.
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
+        return Reservation(tuple(f"127.0.0.1:{free_port()}" for _ in replicas), {})
+
+    def release(self, reservation: Handle) -> None:
+        pass
 
     def submit(self, plan: LaunchPlan) -> Handle:
         started = []

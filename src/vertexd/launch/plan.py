@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,24 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Reservation:
+    """Where each replica will run: `host:port` per replica (in plan order), chosen before
+    the plan is built because the replicas' environment names them (CLUSTER_SPEC...)."""
+
+    addresses: tuple[str, ...]
+    handle: dict[str, Any]  # what the backend set aside (a placement group); {} when nothing
+
+
+@dataclass(frozen=True)
+class PythonEnvSpec:
+    """How the replica's Python environment is made, for backends that build it where the
+    replica runs (a Ray node): the image it stands for and the packages to install."""
+
+    executor_image_uri: str
+    package_uris: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ReplicaPlan:
     task_name: str  # "workerpool0-0": what logs and errors call the replica
     argv: tuple[str, ...]  # a local process's command line (unused with an image)
@@ -47,6 +66,7 @@ class ReplicaPlan:
     image: str | None = None  # a container image; None runs argv as a local process
     entrypoint: tuple[str, ...] | None = None  # None keeps the image's ENTRYPOINT
     cmd: tuple[str, ...] | None = None  # None keeps the image's CMD
+    python_env: PythonEnvSpec | None = None  # set when argv[0] is a built environment's python
 
 
 @dataclass(frozen=True)
@@ -55,7 +75,8 @@ class LaunchPlan:
     run_dir: Path  # scratch space of this attempt: working dirs, exit records
     log_path: Path  # the job's JSON-lines log, shared by every replica
     replicas: tuple[ReplicaPlan, ...]
-    labels: dict[str, str] = field(default_factory=dict, hash=False)
+    # What backend.reserve() set aside for this plan (placement group...), released by cleanup.
+    reservation: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def resources(self) -> Resources:

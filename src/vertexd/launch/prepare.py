@@ -6,13 +6,12 @@ environment build); the scheduler calls it off the event loop.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vertexd.launch.environments import EnvironmentBuilder
-from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
+from vertexd.launch.environments import EnvironmentBuilder, PythonEnvironment
+from vertexd.launch.plan import LaunchPlan, PythonEnvSpec, ReplicaPlan, Reservation, Resources
 from vertexd.launch.replica_env import JobContext, ReplicaSlot, replica_env
 from vertexd.resources.custom_job import CustomJobSpec, WorkerPoolSpec
 from vertexd.resources.custom_job_rules import active_pools
@@ -41,10 +40,7 @@ def job_resources(spec: CustomJobSpec) -> Resources:
     return total
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+Reserve = Callable[[str, list[tuple[str, Resources]]], Reservation]
 
 
 class Preparer:
@@ -57,35 +53,61 @@ class Preparer:
         return job_log_path(self.jobs_dir, job_id)
 
     def prepare(
-        self, job_id: str, job_spec: dict[str, Any], attempt: int, log: Log, trial_id: str = ""
+        self,
+        job_id: str,
+        job_spec: dict[str, Any],
+        attempt: int,
+        log: Log,
+        reserve: Reserve,
+        trial_id: str = "",
     ) -> LaunchPlan:
+        """Build the plan. Environments are made first: a failed build reserves nothing."""
         spec = CustomJobSpec.model_validate(job_spec)
         pools = active_pools(spec)
-        slots = [
-            ReplicaSlot(index, replica, f"127.0.0.1:{free_port()}")
+        pythons = {index: self._environment(pool, log) for index, pool in pools}
+        replicas = [
+            (index, replica, pool)
             for index, pool in pools
             for replica in range(pool.replica_count or 1)
+        ]
+        tasks = [(f"workerpool{i}-{r}", pool_resources(pool)) for i, r, pool in replicas]
+        reservation = reserve(job_id, tasks)
+        slots = [
+            ReplicaSlot(index, replica, address)
+            for (index, replica, _), address in zip(replicas, reservation.addresses, strict=True)
         ]
         base = spec.base_output_directory.output_uri_prefix if spec.base_output_directory else None
         context = JobContext(job_id, job_spec, base, trial_id)
         run_dir = self.jobs_dir / job_id / f"attempt-{attempt}"
-        by_pool = dict(pools)
-        replicas = tuple(
-            self._replica(by_pool[slot.pool], context, slots, slot, run_dir, log) for slot in slots
+        plans = tuple(
+            self._replica(pool, pythons[slot.pool], context, slots, slot, run_dir)
+            for (_, _, pool), slot in zip(replicas, slots, strict=True)
         )
-        return LaunchPlan(job_id, run_dir, self.log_path(job_id), replicas)
+        return LaunchPlan(job_id, run_dir, self.log_path(job_id), plans, reservation.handle)
+
+    def _environment(self, pool: WorkerPoolSpec, log: Log) -> PythonEnvironment | None:
+        package = pool.python_package_spec
+        if package is None:
+            return None
+        assert package.executor_image_uri
+        return self.environments.prepare(
+            package.executor_image_uri, list(package.package_uris or []), log
+        )
 
     def _replica(
         self,
         pool: WorkerPoolSpec,
+        python: PythonEnvironment | None,
         job: JobContext,
         slots: list[ReplicaSlot],
         slot: ReplicaSlot,
         run_dir: Path,
-        log: Log,
     ) -> ReplicaPlan:
-        env = {"PYTHONUNBUFFERED": "1", **self.extra_env, **replica_env(job, slots, slot)}
         workdir, resources = run_dir / slot.task_name, pool_resources(pool)
+        env = {"PYTHONUNBUFFERED": "1", **self.extra_env, **replica_env(job, slots, slot)}
+        if job.trial_id:
+            # cloudml-hypertune writes here; private to the replica, read back by the tuner.
+            env["CLOUD_ML_HP_METRIC_FILE"] = str(workdir / "hypertune" / "output.metrics")
         if pool.container_spec is not None:
             container = pool.container_spec
             env.update({var.name: var.value for var in container.env or []})
@@ -95,12 +117,11 @@ class Preparer:
             )
         package = pool.python_package_spec
         assert package is not None and package.executor_image_uri and package.python_module
-        environment = self.environments.prepare(
-            package.executor_image_uri, list(package.package_uris or []), log
-        )
+        assert python is not None
         env.update({var.name: var.value for var in package.env or []})
-        argv = (str(environment.python), "-m", package.python_module, *(package.args or []))
-        return ReplicaPlan(slot.task_name, argv, env, workdir, resources)
+        argv = (str(python.python), "-m", package.python_module, *(package.args or []))
+        recipe = PythonEnvSpec(package.executor_image_uri, tuple(package.package_uris or ()))
+        return ReplicaPlan(slot.task_name, argv, env, workdir, resources, python_env=recipe)
 
 
 def container_override(

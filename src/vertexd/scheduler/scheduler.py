@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from vertexd.backends.base import Backend
 from vertexd.launch.plan import Resources
@@ -41,6 +42,12 @@ class Scheduler:
         self._supervisors: dict[str, tuple[Supervisor, asyncio.Task[None], Resources]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[str], None]] = []
+
+    def add_listener(self, on_job_end: Callable[[str], None]) -> None:
+        """Called with a job's name whenever its supervisor ends (the job reached a terminal
+        state, or the server is shutting down). Runs on the event loop: keep it short."""
+        self._listeners.append(on_job_end)
 
     async def start(self) -> None:
         self._reconcile()
@@ -109,6 +116,11 @@ class Scheduler:
 
     def _finished(self, name: str) -> None:
         self._supervisors.pop(name, None)
+        for listener in self._listeners:
+            try:
+                listener(name)
+            except Exception:
+                log.exception("job-end listener failed for %s", name)
         self.wake()
 
     # -- recovery at start ---------------------------------------------------------------------

@@ -93,16 +93,27 @@ class Supervisor:
                 record.body["jobSpec"],
                 record.attempt,
                 self.service_log,
+                self.backend.reserve,
+                str(runtime.get("trial", {}).get("id", "")),
             )
-            if self._stop_reason:
-                self._end_before_start()
-                return None
-            handle = self.backend.submit(plan)
         except (EnvironmentBuildError, LaunchError, ApiError) as exc:
             self.service_log(str(exc))
             self.store.mark_failed(self.name, CODE_FAILED, str(exc))
             return None
-        self.store.set_runtime(self.name, {"backend": self.backend.name, "handle": handle})
+        if self._stop_reason:
+            self.backend.release(plan.reservation)
+            self._end_before_start()
+            return None
+        try:
+            handle = self.backend.submit(plan)
+        except LaunchError as exc:
+            self.backend.release(plan.reservation)
+            self.service_log(str(exc))
+            self.store.mark_failed(self.name, CODE_FAILED, str(exc))
+            return None
+        self.store.set_runtime(
+            self.name, {**runtime, "backend": self.backend.name, "handle": handle}
+        )
         self.store.mark_running(self.name)
         count = len(plan.replicas)
         self.service_log(f"Started {count} replica(s) on the {self.backend.name} backend.")
