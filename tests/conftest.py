@@ -94,7 +94,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = Server(tmp_path_factory.mktemp("home"), "--cpus", "64")
+    running = Server(tmp_path_factory.mktemp("home"), "--cpus", "64", "--memory-gb", "4096")
     running.start()
     yield running
     running.stop()

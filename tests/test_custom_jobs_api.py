@@ -135,12 +135,9 @@ def test_unknown_executor_image_lists_known_ones(api: TestClient) -> None:
     assert "example.com/my/own-image:1" in message and "sklearn-cpu" in message
 
 
-def test_container_needs_an_engine_and_distributed_is_unimplemented(api: TestClient) -> None:
+def test_container_needs_an_engine(api: TestClient) -> None:
     body = error_of(api, job_with(CONTAINER_POOL))
     assert body["status"] == "FAILED_PRECONDITION" and "container engine" in body["message"]
-    job = job_with()
-    job["jobSpec"]["workerPoolSpecs"].append({**PYTHON_POOL, "replicaCount": "2"})
-    assert error_of(api, job)["status"] == "UNIMPLEMENTED"
 
 
 def test_malformed_json_and_wrong_types_are_clean_errors(api: TestClient) -> None:

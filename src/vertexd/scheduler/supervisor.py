@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 # google.rpc.Code values written into a job's `error`.
 CODE_FAILED, CODE_TIMEOUT, CODE_INTERNAL, CODE_UNAVAILABLE = 3, 4, 13, 14
 LAST_LINES = 10
+MAX_RESTARTS = 3  # whole-job restarts allowed by scheduling.restartJobOnWorkerRestart
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,20 @@ class Supervisor:
 
     async def run(self) -> None:
         try:
-            handle = await self._start()
-            if handle is not None:
+            while True:
+                handle = await self._start()
+                if handle is None:
+                    return
                 try:
-                    await self._watch(handle)
+                    outcome = await self._watch(handle)
                 finally:
                     self.backend.cleanup(handle)
+                if outcome is None:  # stopped by cancel or shutdown, already recorded
+                    return
+                if outcome.succeeded or not self._may_restart(outcome):
+                    self._record(outcome)
+                    return
+                self._restart(outcome)
         except Exception as exc:  # a bug here must fail the job, never leave it RUNNING
             log.exception("supervisor of %s failed", self.name)
             self.store.mark_failed(self.name, CODE_INTERNAL, f"Internal error: {exc}")
@@ -127,20 +136,20 @@ class Supervisor:
             self.store.requeue(self.name)
 
     # -- watch ---------------------------------------------------------------------------------
-    async def _watch(self, handle: Handle) -> None:
+    async def _watch(self, handle: Handle) -> Outcome | None:
+        """Wait for the job's outcome; every replica is stopped when this returns."""
         deadline = self._deadline()
         while True:
             if self._stop_reason:
                 await self._stop_replicas(handle)
                 self._record_stop()
-                return
+                return None
             outcome = judge(self.backend.poll(handle))
             if outcome is None and deadline is not None and time.time() >= deadline:
                 outcome = Outcome(False, CODE_TIMEOUT, self._timeout_message())
             if outcome is not None:
                 await self._stop_replicas(handle)
-                self._record(outcome)
-                return
+                return outcome
             try:
                 await asyncio.wait_for(self._stop_requested.wait(), self.poll)
             except TimeoutError:
@@ -168,6 +177,26 @@ class Supervisor:
             message = self._with_last_lines(message, outcome.task_name)
         self.store.mark_failed(self.name, outcome.code, message)
         self.service_log(f"Job failed: {outcome.message}")
+
+    def _may_restart(self, outcome: Outcome) -> bool:
+        """scheduling.restartJobOnWorkerRestart restarts the whole job when a replica fails,
+        at most MAX_RESTARTS times; disableRetries overrides it, as on Vertex."""
+        record = self.store.get(self.name)
+        scheduling = (record.body.get("jobSpec") or {}).get("scheduling") or {}
+        wanted = scheduling.get("restartJobOnWorkerRestart") and not scheduling.get(
+            "disableRetries"
+        )
+        return bool(wanted) and bool(outcome.task_name) and record.attempt <= MAX_RESTARTS
+
+    def _restart(self, outcome: Outcome) -> None:
+        record = self.store.get(self.name)
+        self.service_log(
+            f"{outcome.message} Restarting the whole job ({record.attempt} of {MAX_RESTARTS} "
+            "restarts), as scheduling.restartJobOnWorkerRestart asks."
+        )
+        runtime = {k: v for k, v in (record.runtime or {}).items() if k not in ("handle",)}
+        self.store.set_runtime(self.name, runtime)
+        self.store.mark_pending(self.name)
 
     def _record_stop(self) -> None:
         if self._stop_reason == "cancel":

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vertexd.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
+from vertexd.errors import FailedPrecondition, InvalidArgument, NotFound
 from vertexd.launch import executors
 from vertexd.resources.common import format_time, now
 from vertexd.resources.custom_job import OUTPUT_ONLY_FIELDS, CustomJob, CustomJobSpec
@@ -83,11 +83,6 @@ class CustomJobService:
             package = pool.python_package_spec
             if package is not None:
                 _check_package(package.executor_image_uri or "", package.package_uris, path)
-        if len(pools) > 1 or any((pool.replica_count or 1) > 1 for _, pool in pools):
-            raise Unimplemented(
-                "Distributed jobs (more than one worker pool or replica) are not supported "
-                "yet by this vertexd; run a single replica in worker_pool_specs[0]."
-            )
 
     def get(self, name: str) -> Record:
         record = self.store.get(name)
