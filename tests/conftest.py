@@ -100,7 +100,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.stop()
 
 
-def write_wheel(directory: Path, name: str, modules: dict[str, str], version: str = "0.1") -> Path:
+def write_wheel(
+    directory: Path,
+    name: str,
+    modules: dict[str, str],
+    version: str = "0.1",
+    requires: list[str] | None = None,
+) -> Path:
     """A pure-Python wheel made by hand: modules {"pkg/task.py": source}."""
     directory.mkdir(parents=True, exist_ok=True)
     wheel = directory / f"{name}-{version}-py3-none-any.whl"
@@ -108,9 +114,9 @@ def write_wheel(directory: Path, name: str, modules: dict[str, str], version: st
     with zipfile.ZipFile(wheel, "w") as archive:
         for path, source in modules.items():
             archive.writestr(path, source)
-        archive.writestr(
-            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        )
+        metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        metadata += "".join(f"Requires-Dist: {r}\n" for r in requires or [])
+        archive.writestr(f"{info}/METADATA", metadata)
         archive.writestr(
             f"{info}/WHEEL",
             "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",

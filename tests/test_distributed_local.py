@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import Server, python_job
 from probe_package import probe_wheel
 from test_custom_jobs_run import _group_alive
