@@ -12,13 +12,19 @@ from vertexd import __version__
 from vertexd.api.custom_jobs import custom_job_routes
 from vertexd.api.errors import install_error_handlers
 from vertexd.api.operations import operation_routes
+from vertexd.api.training_pipelines import model_routes, training_pipeline_routes
+from vertexd.backends.base import Backend
 from vertexd.backends.local import LocalBackend
+from vertexd.backends.ray import ray_backend
 from vertexd.launch.environments import EnvironmentBuilder
 from vertexd.launch.prepare import Preparer
 from vertexd.scheduler.admission import host_capacity
 from vertexd.scheduler.scheduler import Scheduler
 from vertexd.service.custom_jobs import CustomJobService
+from vertexd.service.models import ModelService
 from vertexd.service.operations import OperationService
+from vertexd.service.pipeline_follower import PipelineFollower
+from vertexd.service.training_pipelines import TrainingPipelineService, model_artifact_uri
 from vertexd.settings import Settings
 from vertexd.storage import Storage
 from vertexd.store.db import make_engine, migrate
@@ -39,12 +45,15 @@ def create_app(settings: Settings) -> FastAPI:
         EnvironmentBuilder(settings.envs_dir, storage, shim=settings.gcs == "local"),
         extra_env,
     )
-    backend = LocalBackend()
+    backend: Backend = LocalBackend()
+    capacity = host_capacity(settings)
+    if settings.backend == "ray":
+        backend, capacity = ray_backend(settings)
     scheduler = Scheduler(
         store,
         backend,
         preparer,
-        host_capacity(settings),
+        capacity,
         settings.grace_seconds,
         settings.poll_seconds,
     )
@@ -52,9 +61,13 @@ def create_app(settings: Settings) -> FastAPI:
     custom_jobs = CustomJobService(
         store, scheduler, operations, settings.jobs_dir, backend.runs_images
     )
+    models = ModelService(store, operations)
+    follower = PipelineFollower(store, models, model_artifact_uri)
+    pipelines = TrainingPipelineService(store, custom_jobs, follower, operations)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        follower.start()  # pipelines catch up with their backing jobs, then follow them
         await scheduler.start()  # recovery runs before the first request is served
         yield
         await scheduler.shutdown()
@@ -69,6 +82,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(custom_job_routes(custom_jobs))
     app.include_router(operation_routes(operations))
+    app.include_router(training_pipeline_routes(pipelines))
+    app.include_router(model_routes(models))
 
     @app.get("/healthz", tags=["service"])
     async def health() -> dict[str, Any]:

@@ -52,6 +52,7 @@ def _record(row: Any) -> Record:
 class JobStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._observers: list[Callable[[Record], None]] = []
 
     # -- create / read / delete -------------------------------------------------
     def insert(self, kind: str, parent: str, body: dict[str, Any]) -> Record:
@@ -198,7 +199,16 @@ class JobStore:
                 .where(resources.c.name == name)
                 .values(state=full_state, body=body, update_time=stamp, attempt=attempt)
             )
-        return self.get(name)
+        record = self.get(name)
+        for observer in self._observers:
+            observer(record)
+        return record
+
+    def observe(self, on_state_change: Callable[[Record], None]) -> None:
+        """Call `on_state_change(record)` after every state transition (any kind of resource),
+        in the thread that made it. Resources that follow another (a pipeline follows its
+        backing job) use this; keep observers short."""
+        self._observers.append(on_state_change)
 
     # -- operations (long-running operation records) -------------------------------------
     def put_operation(self, name: str, body: dict[str, Any], done: bool) -> None:

@@ -1,0 +1,167 @@
+"""TrainingPipeline create/get/list/cancel/delete. A pipeline runs by creating a backing
+CustomJob (custom task) or HyperparameterTuningJob (tuning task) and following it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vertexd.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
+from vertexd.resources.common import format_time, now
+from vertexd.resources.custom_job import CustomJobSpec
+from vertexd.resources.custom_job_rules import validate_job_spec
+from vertexd.resources.parsing import parse_model
+from vertexd.resources.training_pipeline import (
+    CUSTOM_TASK,
+    OUTPUT_ONLY_FIELDS,
+    TASK_DEFINITIONS,
+    TUNING_TASK,
+    TrainingPipeline,
+    camel_keys,
+)
+from vertexd.scheduler import states
+from vertexd.service.custom_jobs import CustomJobService, new_job_id
+from vertexd.service.operations import OperationService
+from vertexd.service.pipeline_follower import PIPELINES, PipelineFollower
+from vertexd.store.jobs import JobStore, Record
+from vertexd.store.listing import ListQuery
+
+# (parent, display name, camelCase task inputs, labels) -> the backing tuning job's name.
+TuningJobFactory = Callable[[str, str, dict[str, Any], dict[str, str]], str]
+Canceller = Callable[[str], None]
+
+
+def render(body: dict[str, Any], enum_ints: bool) -> dict[str, Any]:
+    return TrainingPipeline.model_validate(body).to_wire(enum_ints) if enum_ints else body
+
+
+class TrainingPipelineService:
+    def __init__(
+        self,
+        store: JobStore,
+        custom_jobs: CustomJobService,
+        follower: PipelineFollower,
+        operations: OperationService,
+    ) -> None:
+        self.store, self.custom_jobs = store, custom_jobs
+        self.follower, self.operations = follower, operations
+        self.create_tuning_job: TuningJobFactory | None = None
+        self.cancel_tuning_job: Canceller | None = None
+
+    def create(self, parent: str, request: Any) -> dict[str, Any]:
+        pipeline = parse_model(TrainingPipeline, request)
+        inputs = self._validate(pipeline)
+        backing = self._create_backing_job(parent, pipeline, inputs)
+        stamp = format_time(now())
+        body = pipeline.model_copy(update=dict.fromkeys(OUTPUT_ONLY_FIELDS)).to_wire()
+        body.update(
+            name=f"{parent}/trainingPipelines/{new_job_id()}",
+            state="PIPELINE_STATE_QUEUED",
+            trainingTaskMetadata={"backingCustomJob": backing}
+            if pipeline.training_task_definition == CUSTOM_TASK
+            else {"backingHyperparameterTuningJob": backing},
+            createTime=stamp,
+            updateTime=stamp,
+        )
+        record = self.store.insert(PIPELINES, parent, body)
+        self.follower.track(record.name, backing)
+        return self.store.get(record.name).body
+
+    def _validate(self, pipeline: TrainingPipeline) -> dict[str, Any]:
+        if not pipeline.display_name:
+            raise InvalidArgument("is required.", "display_name")
+        if pipeline.training_task_definition not in TASK_DEFINITIONS:
+            raise InvalidArgument(
+                f"Unsupported training task definition {pipeline.training_task_definition!r}; "
+                f"vertexd runs {CUSTOM_TASK} and {TUNING_TASK}.",
+                "training_task_definition",
+            )
+        if pipeline.input_data_config:
+            raise InvalidArgument(
+                "Managed datasets are not supported by vertexd: leave input_data_config out "
+                "and read your data from storage (gs://, file://) in the training code.",
+                "input_data_config",
+            )
+        inputs = camel_keys(pipeline.training_task_inputs)
+        if not isinstance(inputs, dict):
+            raise InvalidArgument("must be a JSON object.", "training_task_inputs")
+        if pipeline.training_task_definition == CUSTOM_TASK:
+            spec = parse_model(CustomJobSpec, inputs, "training_task_inputs")
+            validate_job_spec(spec, "training_task_inputs")
+        return inputs
+
+    def _create_backing_job(
+        self, parent: str, pipeline: TrainingPipeline, inputs: dict[str, Any]
+    ) -> str:
+        labels = pipeline.labels or {}
+        display_name = f"{pipeline.display_name}-custom-job"
+        if pipeline.training_task_definition == TUNING_TASK:
+            if self.create_tuning_job is None:
+                raise Unimplemented("Hyperparameter tuning is not available in this vertexd.")
+            return self.create_tuning_job(parent, display_name, inputs, labels)
+        job = {"displayName": display_name, "jobSpec": inputs, "labels": labels}
+        try:
+            return str(self.custom_jobs.create(parent, job)["name"])
+        except InvalidArgument as exc:  # name the field as the pipeline's client sent it
+            exc.message = exc.message.replace("job_spec", "training_task_inputs", 1)
+            exc.args = (exc.message,)
+            raise
+
+    def get(self, name: str) -> Record:
+        record = self.store.get(name)
+        if record.kind != PIPELINES:
+            raise NotFound(f'The TrainingPipeline "{name}" was not found.')
+        return record
+
+    def list(self, parent: str, query: ListQuery) -> tuple[list[dict[str, Any]], str]:
+        records, more = self.store.list_page(PIPELINES, parent, query)
+        return [r.body for r in records], (query.next_page_token() if more else "")
+
+    def cancel(self, name: str) -> None:
+        record = self.get(name)
+        if states.is_terminal(record.state):
+            raise FailedPrecondition(
+                f"Cannot cancel TrainingPipeline {name}: it is already in state {record.state}."
+            )
+        metadata = record.body.get("trainingTaskMetadata") or {}
+        if "backingCustomJob" in metadata:
+            self.custom_jobs.cancel(metadata["backingCustomJob"])
+        elif self.cancel_tuning_job is not None:
+            self.cancel_tuning_job(metadata["backingHyperparameterTuningJob"])
+
+    def delete(self, name: str) -> dict[str, Any]:
+        record = self.get(name)
+        if not states.is_terminal(record.state):
+            raise FailedPrecondition(
+                f"TrainingPipeline {name} is in state {record.state}; cancel it before deleting it."
+            )
+        self.store.delete(name)
+        return self.operations.finished_delete(name)
+
+
+def model_artifact_uri(pipeline: dict[str, Any], backing: Record) -> str | None:
+    """Where the trained model is: `<base>/model`, or the best trial's `<base>/<trial>/model`."""
+    inputs = camel_keys(pipeline.get("trainingTaskInputs") or {})
+    if pipeline.get("trainingTaskDefinition") == TUNING_TASK:
+        inputs = inputs.get("trialJobSpec") or {}
+    base = (inputs.get("baseOutputDirectory") or {}).get("outputUriPrefix")
+    if not base:
+        return None
+    trial = best_trial_id(backing.body)
+    return base.rstrip("/") + (f"/{trial}" if trial else "") + "/model"
+
+
+def best_trial_id(tuning_job: dict[str, Any]) -> str | None:
+    metrics = (tuning_job.get("studySpec") or {}).get("metrics") or []
+    if not metrics or not tuning_job.get("trials"):
+        return None
+    metric_id = metrics[0].get("metricId")
+    maximize = metrics[0].get("goal") in ("MAXIMIZE", 1)
+    scored = []
+    for trial in tuning_job["trials"]:
+        for metric in (trial.get("finalMeasurement") or {}).get("metrics") or []:
+            if metric.get("metricId") == metric_id and trial.get("state") == "SUCCEEDED":
+                scored.append((float(metric.get("value", 0.0)), str(trial.get("id"))))
+    if not scored:
+        return None
+    return (max(scored) if maximize else min(scored))[1]
