@@ -1,0 +1,127 @@
+"""TrainingPipelines over REST: a backing CustomJob, state following, Models, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import SKLEARN, Server
+from probe_package import probe_wheel
+
+pytestmark = pytest.mark.slow
+
+PARENT = "projects/pipes/locations/us-central1"
+CUSTOM_TASK = "gs://google-cloud-aiplatform/schema/trainingjob/definition/custom_task_1.0.0.yaml"
+PROBE = "gs://test-bucket/packages/probe-0.1-py3-none-any.whl"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def probe(server: Server) -> None:
+    probe_wheel(server.home / "buckets" / "test-bucket" / "packages")
+
+
+def pipeline(args: list[str], **extra: object) -> dict:
+    """What the Python SDK sends: snake_case task inputs with float numbers."""
+    inputs = {
+        "worker_pool_specs": [
+            {
+                "machine_spec": {"machine_type": "n1-standard-4"},
+                "replica_count": 1.0,
+                "python_package_spec": {
+                    "executor_image_uri": SKLEARN,
+                    "package_uris": [PROBE],
+                    "python_module": "probe.task",
+                    "args": args,
+                },
+            }
+        ],
+        "base_output_directory": {"output_uri_prefix": "gs://test-bucket/pipe-out"},
+    }
+    body = {
+        "displayName": "pipe",
+        "trainingTaskDefinition": CUSTOM_TASK,
+        "trainingTaskInputs": inputs,
+        "modelToUpload": {
+            "displayName": "pipe-model",
+            "containerSpec": {
+                "imageUri": "us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-0:latest"
+            },
+        },
+    }
+    body.update(extra)
+    return body
+
+
+def create(server: Server, body: dict) -> dict:
+    response = server.client.post(f"/v1/{PARENT}/trainingPipelines", json=body)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_pipeline_runs_a_backing_job_and_uploads_the_model(server: Server) -> None:
+    created = create(server, pipeline(["--say", "from a pipeline"]))
+    assert created["state"] == "PIPELINE_STATE_QUEUED"
+    assert created["trainingTaskDefinition"] == CUSTOM_TASK
+    assert created["trainingTaskInputs"]["worker_pool_specs"][0]["replica_count"] == 1.0
+    backing = created["trainingTaskMetadata"]["backingCustomJob"]
+    done = server.wait_for(created["name"], "PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED")
+    assert done["state"] == "PIPELINE_STATE_SUCCEEDED", done
+    job = server.get(backing)
+    assert job["state"] == "JOB_STATE_SUCCEEDED" and job["displayName"] == "pipe-custom-job"
+    assert "from a pipeline" in [e["text"] for e in server.logs(backing)]
+    model_name = done["modelToUpload"]["name"]
+    assert done["modelId"] == model_name.rsplit("/", 1)[1]
+    model = server.get(model_name)
+    assert model["artifactUri"] == "gs://test-bucket/pipe-out/model"
+    assert model["displayName"] == "pipe-model" and model["trainingPipeline"] == done["name"]
+    assert server.get(model_name + "@1") == model
+    listed = server.client.get(f"/v1/{PARENT}/models").json()["models"]
+    assert model_name in [m["name"] for m in listed]
+    operation = server.client.delete(f"/v1/{model_name}").json()
+    assert operation["done"] is True
+    assert server.client.get(f"/v1/{model_name}").status_code == 404
+
+
+def test_failed_backing_job_fails_the_pipeline_with_its_error(server: Server) -> None:
+    created = create(server, pipeline(["--exit", "4"]))
+    done = server.wait_for(created["name"], "PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED")
+    assert done["state"] == "PIPELINE_STATE_FAILED"
+    assert "non-zero status of 4" in done["error"]["message"]
+    assert "name" not in done.get("modelToUpload", {})
+
+
+def test_cancel_pipeline_cancels_its_job(server: Server) -> None:
+    created = create(server, pipeline(["--sleep", "600"]))
+    server.wait_for(created["name"], "PIPELINE_STATE_RUNNING")
+    assert server.client.post(f"/v1/{created['name']}:cancel").json() == {}
+    done = server.wait_for(created["name"], "PIPELINE_STATE_CANCELLED", timeout=30)
+    assert done["error"]["code"] == 1
+    backing = server.get(created["trainingTaskMetadata"]["backingCustomJob"])
+    assert backing["state"] == "JOB_STATE_CANCELLED"
+    operation = server.client.delete(f"/v1/{created['name']}").json()
+    assert operation["done"] is True
+
+
+def test_bad_pipelines_are_refused_with_the_field_named(server: Server) -> None:
+    def error(body: dict) -> dict:
+        response = server.client.post(f"/v1/{PARENT}/trainingPipelines", json=body)
+        assert response.status_code == 400, response.text
+        return dict(response.json()["error"])
+
+    unknown = error(pipeline([], trainingTaskDefinition="gs://x/schema/automl_tables.yaml"))
+    assert unknown["status"] == "INVALID_ARGUMENT"
+    assert unknown["message"].startswith("training_task_definition:")
+    datasets = error(pipeline([], inputDataConfig={"datasetId": "123"}))
+    assert datasets["message"].startswith("input_data_config:")
+    assert "not supported" in datasets["message"]
+    body = pipeline([])
+    body["trainingTaskInputs"]["worker_pool_specs"][0]["replica_count"] = 2
+    assert error(body)["message"].startswith(
+        "training_task_inputs.worker_pool_specs[0].replica_count:"
+    )
+    body = pipeline([])
+    body["trainingTaskInputs"]["worker_pool_specs"][0]["python_package_spec"][
+        "executor_image_uri"
+    ] = "nowhere/image:1"
+    assert error(body)["message"].startswith("training_task_inputs.worker_pool_specs[0]")
+    before = server.client.get(f"/v1/{PARENT}/trainingPipelines").json()
+    assert all(p["displayName"] == "pipe" for p in before.get("trainingPipelines", []))
