@@ -32,8 +32,8 @@ def free_port() -> int:
 class Server:
     """A `vertexd serve` subprocess; `restart(kill=True)` is a crash, not a shutdown."""
 
-    def __init__(self, home: Path, *extra: str) -> None:
-        self.home, self.extra = home, extra
+    def __init__(self, home: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.home, self.extra, self.env = home, extra, env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -42,7 +42,7 @@ class Server:
     def start(self) -> None:
         command = [sys.executable, "-m", "vertexd", "serve", "--port", str(self.port)]
         log = (self.home / "server.log").open("ab")
-        env = {**os.environ, "VERTEXD_HOME": str(self.home)}
+        env = {**os.environ, "VERTEXD_HOME": str(self.home), **self.env}
         self.home.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [*command, "--home", str(self.home), *self.extra], stdout=log, stderr=log, env=env
