@@ -22,17 +22,22 @@ import fcntl
 import hashlib
 import json
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 from vertexd.errors import InvalidArgument
 from vertexd.launch.executors import Executor, lookup, unknown_image_message
@@ -45,6 +50,17 @@ RECIPE = 1  # bump when the way environments are made changes: every key changes
 SHIM = "vertexd_gs_shim"
 SHIM_VERSION = "0.1"
 BUCKETS_ENV = "VERTEXD_BUCKETS_DIR"  # what the shim reads in a replica
+
+
+# Asked while uv runs; True kills the build. Set by whoever waits for the build (a job's
+# supervisor) in its own context, which asyncio.to_thread carries into the building thread.
+build_stop_requested: ContextVar[Callable[[], bool]] = ContextVar(
+    "build_stop_requested", default=lambda: False
+)
+
+
+class BuildStopped(Exception):
+    """The job that wanted the environment was stopped while it was being built."""
 
 
 class EnvironmentBuildError(Exception):
@@ -157,12 +173,23 @@ class EnvironmentBuilder:
         command = [uv_binary(), *args, "--cache-dir", str(self.uv_cache_dir)]
         lines: list[str] = []
         with subprocess.Popen(
-            command, cwd=self.envs_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=self.envs_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # uv and the builds it starts: one group to kill
         ) as process:
             assert process.stdout is not None
-            for line in process.stdout:
-                lines.append(line.rstrip())
-                log(f"uv: {lines[-1]}")
+            output: queue.Queue[str | None] = queue.Queue()
+            threading.Thread(target=_pump, args=(process.stdout, output), daemon=True).start()
+            try:
+                while (line := _next_line(output, build_stop_requested.get())) is not None:
+                    lines.append(line.rstrip())
+                    log(f"uv: {lines[-1]}")
+            except BaseException:
+                os.killpg(process.pid, signal.SIGKILL)
+                raise
         if process.returncode != 0:
             tail = "\n".join(lines[-25:])
             step = " ".join(args[:2] if args[0] == "pip" else args[:1])
@@ -229,6 +256,23 @@ def _marker(executor: Executor, packages: list[_Package], started: float) -> dic
 
 
 @cache
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def _next_line(lines: queue.Queue[str | None], stop_requested: Callable[[], bool]) -> str | None:
+    """The next line of uv's output; asks whether to stop while uv is quiet."""
+    while True:
+        if stop_requested():
+            raise BuildStopped("The environment build was stopped.")
+        try:
+            return lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+
+
 def uv_binary() -> str:
     from uv import find_uv_bin
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from vertexd.backends.base import Backend, Handle, LaunchError, ReplicaStatus
 from vertexd.errors import ApiError
-from vertexd.launch.environments import EnvironmentBuildError
+from vertexd.launch.environments import BuildStopped, EnvironmentBuildError, build_stop_requested
 from vertexd.launch.prepare import Preparer
 from vertexd.resources.common import duration_seconds
 from vertexd.scheduler import states
@@ -95,6 +95,7 @@ class Supervisor:
             if states.short(record.state) == states.CANCELLING:
                 self.cancel()
             return dict(runtime["handle"])
+        build_stop_requested.set(lambda: self._stop_reason is not None)
         try:
             plan = await asyncio.to_thread(
                 self.preparer.prepare,
@@ -105,6 +106,9 @@ class Supervisor:
                 self.backend.reserve,
                 str(runtime.get("trial", {}).get("id", "")),
             )
+        except BuildStopped:
+            self._end_before_start()
+            return None
         except (EnvironmentBuildError, LaunchError, ApiError) as exc:
             self.service_log(str(exc))
             self.store.mark_failed(self.name, CODE_FAILED, str(exc))
