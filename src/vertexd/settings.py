@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     grace_seconds: float = 10.0
     # Seconds between two looks at a running job's replicas.
     poll_seconds: float = 0.02
+    # Docker Engine API socket (Docker or Podman) for replicas with an image, e.g.
+    # unix:///var/run/docker.sock. Empty: no container engine (`vertexd serve` falls back
+    # to DOCKER_HOST).
+    container_engine: str = ""
+    # Where replicas run: "local" processes, or actors on a Ray cluster at `ray_address`
+    # (empty: RAY_ADDRESS, or a new Ray instance on this machine).
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str = ""
+    # How long a job waits for its Ray placement group before it fails.
+    ray_placement_timeout_seconds: float = 60.0
 
     @property
     def db_url(self) -> str:

@@ -1,0 +1,193 @@
+"""One replica's process, as its Ray actor runs it: a child in its own session, whose output
+is kept in memory until the server drains it and whose exit code is recorded.
+
+Nothing here imports Ray, so it is tested on its own. Thread-safe: the actor's threads start,
+drain and signal it concurrently.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from vertexd.store.logs import SERVICE_TASK
+
+POLL_SECONDS = 0.5  # how often to look whether the process exited while it is quiet
+DRAIN_SECONDS = 0.05  # after it exited: the quiet time that ends the copying
+MAX_BUFFERED = 100_000  # lines kept while nobody drains (a server restarting)
+
+Line = tuple[str, str, str]  # (task name, stream, text)
+
+
+class ReplicaProcess:
+    def __init__(self, task_name: str) -> None:
+        self.task = task_name
+        self._lines: list[Line] = []
+        self._dropped = 0
+        self._changed = threading.Condition()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._start_time: float | None = None
+        self._exit_code: int | None = None
+        self._error = ""  # why the process could not start, when it could not
+        self._finished = False  # exit code (or error) recorded and all output read
+        self._stopping = False
+        self._started_unreported = False  # a drain answers at once with the new pid
+
+    # -- what the actor calls --------------------------------------------------------------
+    def note(self, text: str) -> None:
+        """A line from vertexd itself (an environment build), for the job log."""
+        self._add(SERVICE_TASK, "service", f"[{self.task}] {text}")
+
+    def launch(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+        with self._changed:
+            if self._stopping:  # stopped while its environment was being made
+                self._finish(128 + signal.SIGTERM)
+                return
+            try:
+                self._process = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                self._lines.append((self.task, "stderr", f"Cannot start {argv[0]}: {exc}"))
+                self._finish(127)
+                return
+            self._start_time = _create_time(self._process.pid)
+            self._started_unreported = True
+            self._changed.notify_all()
+        threading.Thread(target=self._copy_output, args=(self._process,), daemon=True).start()
+
+    def fail(self, error: str) -> None:
+        """The process cannot be started at all; the replica ends without an exit code."""
+        with self._changed:
+            self._error = error
+            self._finish(None)
+
+    def drain(self, wait: float) -> dict[str, Any]:
+        """Lines printed since the last drain (waiting up to `wait` s for one) and the state."""
+        with self._changed:
+            if not (self._lines or self._finished or self._started_unreported):
+                self._changed.wait(wait)
+            self._started_unreported = False
+            lines, self._lines = self._lines, []
+            if self._dropped:
+                note = f"[{self.task}] {self._dropped} log lines were dropped: nobody read them."
+                lines.insert(0, (SERVICE_TASK, "service", note))
+                self._dropped = 0
+            pid = self._process.pid if self._process else None
+            return {
+                "lines": lines,
+                "pid": pid,
+                "startTime": self._start_time,
+                "done": self._finished,
+                "exitCode": self._exit_code,
+                "error": self._error,
+            }
+
+    def signal(self, force: bool) -> None:
+        """SIGTERM the process group, or SIGKILL it and every descendant (force)."""
+        with self._changed:
+            self._stopping = True
+            process = self._process
+        if process is not None:
+            kill_group(process.pid, self._start_time, force)
+
+    # -- inside ------------------------------------------------------------------------------
+    def _add(self, task: str, stream: str, text: str) -> None:
+        with self._changed:
+            if len(self._lines) >= MAX_BUFFERED:
+                self._lines.pop(0)
+                self._dropped += 1
+            self._lines.append((task, stream, text))
+            self._changed.notify_all()
+
+    def _finish(self, exit_code: int | None) -> None:
+        """Record the end; the caller holds the lock."""
+        self._exit_code = exit_code
+        self._finished = True
+        self._changed.notify_all()
+
+    def _copy_output(self, process: subprocess.Popen[bytes]) -> None:
+        """Copy lines until the process exited and its pipes are drained.
+
+        Background children may hold the pipes open forever, so once the process itself has
+        exited, reading stops at the first quiet moment.
+        """
+        selector = selectors.DefaultSelector()
+        pending: dict[str, bytes] = {}
+        for stream, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
+            assert pipe is not None
+            selector.register(pipe, selectors.EVENT_READ, stream)
+            pending[stream] = b""
+        while selector.get_map():
+            exited = process.poll() is not None
+            ready = selector.select(timeout=DRAIN_SECONDS if exited else POLL_SECONDS)
+            if exited and not ready:
+                break
+            for key, _ in ready:
+                stream = str(key.data)
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                *lines, pending[stream] = (pending[stream] + chunk).split(b"\n")
+                for line in lines:
+                    self._add(self.task, stream, _text(line))
+        for stream, rest in pending.items():
+            if rest:
+                self._add(self.task, stream, _text(rest))
+        selector.close()
+        code = process.wait()
+        with self._changed:
+            # Killed by a signal: report 128+N, as shells and container engines do.
+            self._finish(128 - code if code < 0 else code)
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode(errors="replace").rstrip("\r")
+
+
+def _create_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def kill_group(pid: int, start_time: float | None, force: bool) -> None:
+    """Signal the process group led by `pid` (and, with force, every descendant of it).
+
+    Linux reuses no pid while a process group of that id has members, so a group whose
+    leader is gone holds only what the replica left; a live process with another start time
+    means the pid was reused and the group is not ours.
+    """
+    try:
+        leader = psutil.Process(pid)
+        if start_time is not None and abs(leader.create_time() - start_time) > 0.01:
+            return
+        descendants = leader.children(recursive=True) if force else []
+    except psutil.NoSuchProcess:
+        descendants = []
+    except psutil.Error:
+        return
+    for process in descendants:  # those that left the group (setsid, daemons) too
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL if force else signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
