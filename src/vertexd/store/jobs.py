@@ -55,7 +55,10 @@ class JobStore:
         self._observers: list[Callable[[Record], None]] = []
 
     # -- create / read / delete -------------------------------------------------
-    def insert(self, kind: str, parent: str, body: dict[str, Any]) -> Record:
+    def insert(
+        self, kind: str, parent: str, body: dict[str, Any], runtime: dict[str, Any] | None = None
+    ) -> Record:
+        """Store a new resource; `runtime` is for the service (a trial's `{"trial": ...}`)."""
         created = now()
         with self.engine.begin() as conn:
             conn.execute(
@@ -68,7 +71,7 @@ class JobStore:
                     create_time=created,
                     update_time=created,
                     body=body,
-                    runtime=None,
+                    runtime=runtime,
                     attempt=0,
                 )
             )
