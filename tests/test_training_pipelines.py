@@ -6,6 +6,7 @@ import pytest
 
 from conftest import SKLEARN, Server
 from probe_package import probe_wheel
+from tuning_package import tuning_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +126,55 @@ def test_bad_pipelines_are_refused_with_the_field_named(server: Server) -> None:
     assert error(body)["message"].startswith("training_task_inputs.worker_pool_specs[0]")
     before = server.client.get(f"/v1/{PARENT}/trainingPipelines").json()
     assert all(p["displayName"] == "pipe" for p in before.get("trainingPipelines", []))
+
+
+TUNING_TASK = "gs://google-cloud-aiplatform/schema/trainingjob/definition/hyperparameter_tuning_task_1.0.0.yaml"
+
+
+def test_tuning_pipeline_uploads_the_best_trials_model(server: Server) -> None:
+    tuning_wheel(server.home / "buckets" / "test-bucket" / "tuning")
+    pool = {
+        "machine_spec": {"machine_type": "n1-standard-4"},
+        "replica_count": 1.0,
+        "python_package_spec": {
+            "executor_image_uri": SKLEARN,
+            "package_uris": ["gs://test-bucket/tuning/tunetrial-0.1-py3-none-any.whl"],
+            "python_module": "tunetrial.task",
+            "args": ["--objective=-(x - 1) ** 2"],
+        },
+    }
+    inputs = {
+        "study_spec": {
+            "metrics": [{"metric_id": "score", "goal": "MAXIMIZE"}],
+            "parameters": [
+                {"parameter_id": "x", "double_value_spec": {"min_value": -2.0, "max_value": 2.0}}
+            ],
+            "algorithm": "RANDOM_SEARCH",
+        },
+        "max_trial_count": 3.0,
+        "parallel_trial_count": 1.0,
+        "trial_job_spec": {
+            "worker_pool_specs": [pool],
+            "base_output_directory": {"output_uri_prefix": "gs://test-bucket/hp-pipe"},
+        },
+    }
+    body = pipeline([], trainingTaskDefinition=TUNING_TASK, trainingTaskInputs=inputs)
+    created = create(server, body)
+    backing = created["trainingTaskMetadata"]["backingHyperparameterTuningJob"]
+    done = server.wait_for(
+        created["name"], "PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", timeout=300
+    )
+    assert done["state"] == "PIPELINE_STATE_SUCCEEDED", done
+    tuning_job = server.get(backing)
+    assert tuning_job["state"] == "JOB_STATE_SUCCEEDED" and len(tuning_job["trials"]) == 3
+    best = max(tuning_job["trials"], key=lambda t: t["finalMeasurement"]["metrics"][0]["value"])
+    model = server.get(done["modelToUpload"]["name"])
+    assert model["artifactUri"] == f"gs://test-bucket/hp-pipe/{best['id']}/model"
+
+
+def test_tuning_pipeline_errors_name_the_task_inputs(server: Server) -> None:
+    inputs = {"study_spec": {"metrics": [], "parameters": []}, "max_trial_count": 1}
+    body = pipeline([], trainingTaskDefinition=TUNING_TASK, trainingTaskInputs=inputs)
+    response = server.client.post(f"/v1/{PARENT}/trainingPipelines", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("training_task_inputs.")

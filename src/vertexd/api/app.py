@@ -13,11 +13,16 @@ from vertexd.api.custom_jobs import custom_job_routes
 from vertexd.api.errors import install_error_handlers
 from vertexd.api.operations import operation_routes
 from vertexd.api.training_pipelines import model_routes, training_pipeline_routes
+from vertexd.api.tuning_jobs import tuning_job_routes
 from vertexd.backends.base import Backend
+from vertexd.backends.container import ContainerBackend
 from vertexd.backends.local import LocalBackend
 from vertexd.backends.ray import ray_backend
+from vertexd.backends.routing import RoutingBackend
+from vertexd.console import install_console
 from vertexd.launch.environments import EnvironmentBuilder
 from vertexd.launch.prepare import Preparer
+from vertexd.scheduler import states
 from vertexd.scheduler.admission import host_capacity
 from vertexd.scheduler.scheduler import Scheduler
 from vertexd.service.custom_jobs import CustomJobService
@@ -25,10 +30,12 @@ from vertexd.service.models import ModelService
 from vertexd.service.operations import OperationService
 from vertexd.service.pipeline_follower import PipelineFollower
 from vertexd.service.training_pipelines import TrainingPipelineService, model_artifact_uri
+from vertexd.service.tuning_jobs import TuningJobService
 from vertexd.settings import Settings
 from vertexd.storage import Storage
 from vertexd.store.db import make_engine, migrate
 from vertexd.store.jobs import JobStore
+from vertexd.tuning.controller import TuningController
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -40,15 +47,24 @@ def create_app(settings: Settings) -> FastAPI:
     extra_env = (
         {"VERTEXD_BUCKETS_DIR": str(settings.buckets_dir)} if settings.gcs == "local" else {}
     )
+    # Replicas with an image (and executor images the engine has) run on a container engine.
+    containers = (
+        ContainerBackend.connect(settings.container_engine, settings.home)
+        if settings.container_engine
+        else None
+    )
     preparer = Preparer(
         settings.jobs_dir,
         EnvironmentBuilder(settings.envs_dir, storage, shim=settings.gcs == "local"),
         extra_env,
+        images=containers.image_env if containers else None,
     )
     backend: Backend = LocalBackend()
     capacity = host_capacity(settings)
     if settings.backend == "ray":
         backend, capacity = ray_backend(settings)
+    if containers is not None:
+        backend = RoutingBackend(backend, containers)
     scheduler = Scheduler(
         store,
         backend,
@@ -59,17 +75,28 @@ def create_app(settings: Settings) -> FastAPI:
     )
     operations = OperationService(store)
     custom_jobs = CustomJobService(
-        store, scheduler, operations, settings.jobs_dir, backend.runs_images
+        store,
+        scheduler,
+        operations,
+        settings.jobs_dir,
+        backend.runs_images,
+        containers.has_image if containers else None,
     )
     models = ModelService(store, operations)
     follower = PipelineFollower(store, models, model_artifact_uri)
-    pipelines = TrainingPipelineService(store, custom_jobs, follower, operations)
+    tuner = TuningController(store, scheduler, custom_jobs, settings.jobs_dir)
+    tuning_jobs = TuningJobService(store, tuner, custom_jobs, operations, settings.jobs_dir)
+    pipelines = TrainingPipelineService(store, custom_jobs, follower, operations, tuning_jobs)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         follower.start()  # pipelines catch up with their backing jobs, then follow them
         await scheduler.start()  # recovery runs before the first request is served
+        await tuner.start()  # tuning jobs reload after their trials' jobs are reattached
+        if containers is not None:  # what an earlier server left and no active job holds
+            containers.sweep(active_references(store))
         yield
+        await tuner.shutdown()
         await scheduler.shutdown()
         engine.dispose()
 
@@ -84,6 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(operation_routes(operations))
     app.include_router(training_pipeline_routes(pipelines))
     app.include_router(model_routes(models))
+    app.include_router(tuning_job_routes(tuning_jobs))
+    install_console(app, store, storage)  # the web console at /
 
     @app.get("/healthz", tags=["service"])
     async def health() -> dict[str, Any]:
@@ -92,3 +121,21 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.scheduler = scheduler
     return app
+
+
+def active_references(store: JobStore) -> set[str]:
+    """Ids of the active jobs and every string in their runtime records (container ids...):
+    what a backend must keep when it cleans up after an earlier server."""
+    found: set[str] = set()
+    for record in store.in_states(states.ACTIVE):
+        found.add(record.id)
+        pending: list[Any] = [record.runtime]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, dict):
+                pending.extend(item.values())
+            elif isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, str):
+                found.add(item)
+    return found

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from vertexd import __version__
-from vertexd.cli import custom_jobs
+from vertexd.cli import custom_jobs, hp_tuning_jobs, local_run
 from vertexd.cli.common import CliError, reporting
 
 app = typer.Typer(
@@ -17,7 +18,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+custom_jobs.app.command("local-run")(local_run.local_run)
 app.add_typer(custom_jobs.app, name="custom-jobs")
+app.add_typer(hp_tuning_jobs.app, name="hp-tuning-jobs")
 
 
 def _print_version(value: bool) -> None:
@@ -57,6 +60,14 @@ def serve(
         str | None,
         typer.Option(help="Docker Engine API socket for container pools, e.g. unix:///PATH."),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="Where replicas run: local (processes, the default) or ray."),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address for --backend ray (default: RAY_ADDRESS)."),
+    ] = None,
 ) -> None:
     """Run the vertexd server (REST API and scheduler) in the foreground.
 
@@ -74,7 +85,13 @@ def serve(
             "cpus": cpus,
             "memory_gb": memory_gb,
             "gpus": gpus,
+            "backend": backend,
+            "ray_address": ray_address,
         }
+        if backend not in (None, "local", "ray"):
+            raise CliError(f"--backend must be local or ray, not {backend}.")
+        if container_engine is None and not os.environ.get("VERTEXD_CONTAINER_ENGINE"):
+            container_engine = os.environ.get("DOCKER_HOST") or None
         if container_engine is not None:
             if "container_engine" not in Settings.model_fields:
                 raise CliError("--container-engine is not supported by this vertexd build.")

@@ -57,6 +57,15 @@ class PythonEnvSpec:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A host folder seen inside a replica's container."""
+
+    source: Path
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
 class ReplicaPlan:
     task_name: str  # "workerpool0-0": what logs and errors call the replica
     argv: tuple[str, ...]  # a local process's command line (unused with an image)
@@ -67,6 +76,7 @@ class ReplicaPlan:
     entrypoint: tuple[str, ...] | None = None  # None keeps the image's ENTRYPOINT
     cmd: tuple[str, ...] | None = None  # None keeps the image's CMD
     python_env: PythonEnvSpec | None = None  # set when argv[0] is a built environment's python
+    mounts: tuple[Mount, ...] = ()  # host folders inside the container (with an image only)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vertexd.launch.environments import EnvironmentBuilder, PythonEnvironment
+from vertexd.launch.in_container import ContainerLaunch, ImageEnv, InContainer
 from vertexd.launch.plan import LaunchPlan, PythonEnvSpec, ReplicaPlan, Reservation, Resources
 from vertexd.launch.replica_env import JobContext, ReplicaSlot, replica_env
 from vertexd.resources.custom_job import CustomJobSpec, WorkerPoolSpec
@@ -44,10 +45,23 @@ Reserve = Callable[[str, list[tuple[str, Resources]]], Reservation]
 
 
 class Preparer:
-    def __init__(self, jobs_dir: Path, environments: EnvironmentBuilder, extra_env: dict[str, str]):
+    def __init__(
+        self,
+        jobs_dir: Path,
+        environments: EnvironmentBuilder,
+        extra_env: dict[str, str],
+        images: ImageEnv | None = None,
+    ):
         self.jobs_dir = jobs_dir
         self.environments = environments
         self.extra_env = extra_env  # service-wide additions, e.g. where local buckets live
+        # With a container engine (`images` asks it about an image): replicas with an image,
+        # and executor images the engine has, run in containers.
+        self.containers = (
+            ContainerLaunch(images, environments.storage, environments.envs_dir, environments.shim)
+            if images is not None
+            else None
+        )
 
     def log_path(self, job_id: str) -> Path:
         return job_log_path(self.jobs_dir, job_id)
@@ -64,7 +78,8 @@ class Preparer:
         """Build the plan. Environments are made first: a failed build reserves nothing."""
         spec = CustomJobSpec.model_validate(job_spec)
         pools = active_pools(spec)
-        pythons = {index: self._environment(pool, log) for index, pool in pools}
+        run_dir = self.jobs_dir / job_id / f"attempt-{attempt}"
+        pythons = {index: self._environment(index, pool, log, run_dir) for index, pool in pools}
         replicas = [
             (index, replica, pool)
             for index, pool in pools
@@ -78,26 +93,31 @@ class Preparer:
         ]
         base = spec.base_output_directory.output_uri_prefix if spec.base_output_directory else None
         context = JobContext(job_id, job_spec, base, trial_id)
-        run_dir = self.jobs_dir / job_id / f"attempt-{attempt}"
         plans = tuple(
             self._replica(pool, pythons[slot.pool], context, slots, slot, run_dir)
             for (_, _, pool), slot in zip(replicas, slots, strict=True)
         )
         return LaunchPlan(job_id, run_dir, self.log_path(job_id), plans, reservation.handle)
 
-    def _environment(self, pool: WorkerPoolSpec, log: Log) -> PythonEnvironment | None:
+    def _environment(
+        self, index: int, pool: WorkerPoolSpec, log: Log, run_dir: Path
+    ) -> PythonEnvironment | InContainer | None:
         package = pool.python_package_spec
         if package is None:
             return None
         assert package.executor_image_uri
-        return self.environments.prepare(
-            package.executor_image_uri, list(package.package_uris or []), log
-        )
+        image, uris = package.executor_image_uri, list(package.package_uris or [])
+        if self.containers is not None:
+            staging = run_dir / f"packages-{index}"
+            found = self.containers.executor(index, image, uris, staging, log)
+            if found is not None:
+                return found
+        return self.environments.prepare(image, uris, log)
 
     def _replica(
         self,
         pool: WorkerPoolSpec,
-        python: PythonEnvironment | None,
+        python: PythonEnvironment | InContainer | None,
         job: JobContext,
         slots: list[ReplicaSlot],
         slot: ReplicaSlot,
@@ -112,13 +132,19 @@ class Preparer:
             container = pool.container_spec
             env.update({var.name: var.value for var in container.env or []})
             entrypoint, cmd = container_override(container.command, container.args)
-            return ReplicaPlan(
+            plan = ReplicaPlan(
                 slot.task_name, (), env, workdir, resources, container.image_uri, entrypoint, cmd
             )
+            return self.containers.adapt(plan) if self.containers is not None else plan
         package = pool.python_package_spec
         assert package is not None and package.executor_image_uri and package.python_module
-        assert python is not None
         env.update({var.name: var.value for var in package.env or []})
+        if isinstance(python, InContainer):
+            assert self.containers is not None
+            plan = ReplicaPlan(slot.task_name, (), env, workdir, resources)
+            args = list(package.args or [])
+            return self.containers.python_replica(plan, python, package.python_module, args)
+        assert python is not None
         argv = (str(python.python), "-m", package.python_module, *(package.args or []))
         recipe = PythonEnvSpec(package.executor_image_uri, tuple(package.package_uris or ()))
         return ReplicaPlan(slot.task_name, argv, env, workdir, resources, python_env=recipe)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,13 @@ class CustomJobService:
         operations: OperationService,
         jobs_dir: Path,
         runs_images: bool,
+        has_image: Callable[[str], bool] | None = None,
     ) -> None:
         self.store, self.scheduler, self.operations = store, scheduler, operations
         self.jobs_dir = jobs_dir
         self.runs_images = runs_images
+        # Asks the container engine: an executor image it has runs there, catalogue or not.
+        self.has_image = has_image
 
     def create(self, parent: str, request: Any) -> dict[str, Any]:
         job = parse_model(CustomJob, request)
@@ -70,6 +74,23 @@ class CustomJobService:
         self.scheduler.wake()
         return record.body
 
+    def create_trial(
+        self, parent: str, job_id: str, job: dict[str, Any], runtime: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A tuning job's trial. `job` (wire form) comes from the tuning job's validated
+        trialJobSpec; `runtime` is `{"trial": {"id", "tuningJob"}}`, which the launch reads."""
+        stamp = format_time(now())
+        body = {
+            **job,
+            "name": f"{parent}/customJobs/{job_id}",
+            "state": "JOB_STATE_QUEUED",
+            "createTime": stamp,
+            "updateTime": stamp,
+        }
+        record = self.store.insert(CUSTOM_JOBS, parent, body, runtime)
+        self.scheduler.wake()
+        return record.body
+
     def _check_runnable(self, spec: CustomJobSpec) -> None:
         pools = active_pools(spec)
         for index, pool in pools:
@@ -82,7 +103,8 @@ class CustomJobService:
                 )
             package = pool.python_package_spec
             if package is not None:
-                _check_package(package.executor_image_uri or "", package.package_uris, path)
+                image = package.executor_image_uri or ""
+                _check_package(image, package.package_uris, path, self.has_image)
 
     def get(self, name: str) -> Record:
         record = self.store.get(name)
@@ -124,8 +146,11 @@ class CustomJobService:
         return {"entries": entries, "nextOffset": str(next_offset), "done": done}
 
 
-def _check_package(image: str, uris: list[str] | None, path: str) -> None:
-    if executors.lookup(image) is None:
+def _check_package(
+    image: str, uris: list[str] | None, path: str, has_image: Callable[[str], bool] | None
+) -> None:
+    known = executors.lookup(image) is not None or (has_image is not None and has_image(image))
+    if not known:
         raise InvalidArgument(
             executors.unknown_image_message(image), f"{path}.python_package_spec.executor_image_uri"
         )

@@ -37,6 +37,12 @@ def path_between(current: str, target: str) -> list[str]:
     return []
 
 
+def backing_job(pipeline: dict[str, Any]) -> str | None:
+    """The name of the job a pipeline created: a CustomJob, or a HyperparameterTuningJob."""
+    metadata = pipeline.get("trainingTaskMetadata") or {}
+    return metadata.get("backingCustomJob") or metadata.get("backingHyperparameterTuningJob")
+
+
 class PipelineFollower:
     def __init__(self, store: JobStore, models: ModelService, locate: ArtifactLocator) -> None:
         self.store, self.models, self.locate = store, models, locate
@@ -47,7 +53,7 @@ class PipelineFollower:
         self.store.observe(self._on_state_change)
         active = [states.QUEUED, states.PENDING, states.RUNNING, states.CANCELLING]
         for pipeline in self.store.in_states(active, PIPELINES):
-            backing = (pipeline.body.get("trainingTaskMetadata") or {}).get("backingCustomJob")
+            backing = backing_job(pipeline.body)
             if backing:
                 self.track(pipeline.name, backing)
 

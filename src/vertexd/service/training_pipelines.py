@@ -3,10 +3,9 @@ CustomJob (custom task) or HyperparameterTuningJob (tuning task) and following i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from vertexd.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
+from vertexd.errors import FailedPrecondition, InvalidArgument, NotFound
 from vertexd.resources.common import format_time, now
 from vertexd.resources.custom_job import CustomJobSpec
 from vertexd.resources.custom_job_rules import validate_job_spec
@@ -26,9 +25,13 @@ from vertexd.service.pipeline_follower import PIPELINES, PipelineFollower
 from vertexd.store.jobs import JobStore, Record
 from vertexd.store.listing import ListQuery
 
-# (parent, display name, camelCase task inputs, labels) -> the backing tuning job's name.
-TuningJobFactory = Callable[[str, str, dict[str, Any], dict[str, str]], str]
-Canceller = Callable[[str], None]
+
+class TuningJobs(Protocol):
+    """What a tuning-task pipeline needs of the HyperparameterTuningJob service."""
+
+    def create(self, parent: str, request: Any) -> dict[str, Any]: ...
+
+    def cancel(self, name: str) -> None: ...
 
 
 def render(body: dict[str, Any], enum_ints: bool) -> dict[str, Any]:
@@ -42,11 +45,10 @@ class TrainingPipelineService:
         custom_jobs: CustomJobService,
         follower: PipelineFollower,
         operations: OperationService,
+        tuning_jobs: TuningJobs,
     ) -> None:
-        self.store, self.custom_jobs = store, custom_jobs
+        self.store, self.custom_jobs, self.tuning_jobs = store, custom_jobs, tuning_jobs
         self.follower, self.operations = follower, operations
-        self.create_tuning_job: TuningJobFactory | None = None
-        self.cancel_tuning_job: Canceller | None = None
 
     def create(self, parent: str, request: Any) -> dict[str, Any]:
         pipeline = parse_model(TrainingPipeline, request)
@@ -94,16 +96,17 @@ class TrainingPipelineService:
         self, parent: str, pipeline: TrainingPipeline, inputs: dict[str, Any]
     ) -> str:
         labels = pipeline.labels or {}
-        display_name = f"{pipeline.display_name}-custom-job"
-        if pipeline.training_task_definition == TUNING_TASK:
-            if self.create_tuning_job is None:
-                raise Unimplemented("Hyperparameter tuning is not available in this vertexd.")
-            return self.create_tuning_job(parent, display_name, inputs, labels)
-        job = {"displayName": display_name, "jobSpec": inputs, "labels": labels}
         try:
+            if pipeline.training_task_definition == TUNING_TASK:
+                display_name = f"{pipeline.display_name}-hpt-job"
+                tuning = {**inputs, "displayName": display_name, "labels": labels}
+                return str(self.tuning_jobs.create(parent, tuning)["name"])
+            display_name = f"{pipeline.display_name}-custom-job"
+            job = {"displayName": display_name, "jobSpec": inputs, "labels": labels}
             return str(self.custom_jobs.create(parent, job)["name"])
         except InvalidArgument as exc:  # name the field as the pipeline's client sent it
-            exc.message = exc.message.replace("job_spec", "training_task_inputs", 1)
+            field = exc.message.removeprefix("job_spec.").removeprefix("job_spec")
+            exc.message = "training_task_inputs" + ("" if field.startswith(":") else ".") + field
             exc.args = (exc.message,)
             raise
 
@@ -126,8 +129,8 @@ class TrainingPipelineService:
         metadata = record.body.get("trainingTaskMetadata") or {}
         if "backingCustomJob" in metadata:
             self.custom_jobs.cancel(metadata["backingCustomJob"])
-        elif self.cancel_tuning_job is not None:
-            self.cancel_tuning_job(metadata["backingHyperparameterTuningJob"])
+        else:
+            self.tuning_jobs.cancel(metadata["backingHyperparameterTuningJob"])
 
     def delete(self, name: str) -> dict[str, Any]:
         record = self.get(name)

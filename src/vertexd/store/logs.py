@@ -21,8 +21,9 @@ def job_log_path(jobs_dir: Path, job_id: str) -> Path:
     return jobs_dir / job_id / "job.log"
 
 
-def format_line(task_name: str, stream: str, text: str) -> bytes:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def format_line(task_name: str, stream: str, text: str, at: datetime | None = None) -> bytes:
+    """One log line; `at` (UTC) when the line was printed, if known better than now."""
+    stamp = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     entry = {"time": stamp, "taskName": task_name, "stream": stream, "text": text}
     return (json.dumps(entry, ensure_ascii=False) + "\n").encode()
 

@@ -1,0 +1,258 @@
+"""A thin adapter over the Docker Engine API (the `docker` SDK), which Docker and Podman serve.
+
+Everything engine-specific is here: the rest of the container backend speaks in
+`ContainerSpec` and `ContainerState` and catches only `EngineError`. Nothing is ever pulled:
+vertexd assumes no registry is reachable, so a missing image is an `ImageMissing` error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import docker
+import docker.errors
+import requests
+from docker.types import DeviceRequest, LogConfig
+from docker.types import Mount as DockerMount
+
+from vertexd.launch.plan import Mount
+
+Stream = Literal["stdout", "stderr"]
+API_TIMEOUT_SECONDS = 60
+API_VERSION = "1.41"  # Docker 20.10+ and Podman 3+ serve it; GPU requests need 1.40
+POOL_SIZE = 256  # connections kept to the engine
+
+
+class EngineError(Exception):
+    """The engine refused a call or could not be reached; the message says which."""
+
+
+class ImageMissing(EngineError):
+    def __init__(self, image: str, engine_url: str) -> None:
+        super().__init__(
+            f"The container image {image} is not on the container engine at {engine_url}. "
+            "vertexd pulls nothing (no registry is assumed to be reachable): the image must be "
+            f"pulled or built there first, e.g. `docker pull {image}` or "
+            f"`docker build -t {image} .`."
+        )
+        self.image = image
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What to create; None for entrypoint/cmd keeps the image's own."""
+
+    name: str
+    image: str
+    entrypoint: list[str] | None
+    cmd: list[str] | None
+    env: dict[str, str]
+    labels: dict[str, str]
+    mounts: tuple[Mount, ...] = ()
+    gpus: int = 0
+    network_mode: str = "host"
+    init: bool = True  # a tiny init as PID 1 forwards signals and reaps zombies
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    status: str  # created, running, paused, restarting, removing, exited, dead
+    exit_code: int
+    oom_killed: bool = False
+    error: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.status not in ("exited", "dead")
+
+
+def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
+    """The `containers.create` arguments for `spec` (pure: unit-tested without an engine)."""
+    kwargs: dict[str, Any] = {
+        "image": spec.image,
+        "name": spec.name,
+        "entrypoint": spec.entrypoint,
+        "command": spec.cmd,
+        "environment": dict(spec.env),
+        "labels": dict(spec.labels),
+        "mounts": [
+            DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only)
+            for m in spec.mounts
+        ],
+        "network_mode": spec.network_mode,
+        "init": spec.init,
+        "stdin_open": False,
+        "tty": False,
+        "detach": True,
+        "log_config": LogConfig(type="json-file"),
+    }
+    if spec.gpus:
+        kwargs["device_requests"] = [DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])]
+    return kwargs
+
+
+class Engine:
+    def __init__(self, url: str, timeout: float = API_TIMEOUT_SECONDS) -> None:
+        self.url = f"unix://{url}" if url.startswith("/") else url
+        try:
+            # A fixed API version: nothing is asked of the engine before it is needed (an
+            # engine that is down at start only fails the jobs that need it). Each running
+            # container holds two log streams: room for many in the pool.
+            self._client = docker.DockerClient(
+                base_url=self.url,
+                version=API_VERSION,
+                timeout=int(timeout),
+                max_pool_size=POOL_SIZE,
+            )
+        except docker.errors.DockerException as exc:
+            raise EngineError(f"Cannot use the container engine at {url}: {exc}") from exc
+
+    def describe(self) -> str:
+        """`Docker 20.10.24 (API 1.41)`; raises EngineError when the engine does not answer."""
+        with self._errors("ask the version of"):
+            version = self._client.version()
+        platform = (version.get("Platform") or {}).get("Name") or ""
+        name = platform or next((c["Name"] for c in version.get("Components", [])), "Engine")
+        return f"{name} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
+
+    # -- images ----------------------------------------------------------------------------
+    def image_env(self, image: str) -> dict[str, str] | None:
+        """The image's own environment (its ENV lines), or None when the engine lacks it."""
+        with self._errors(f"inspect the image {image} on"):
+            try:
+                attrs = self._client.api.inspect_image(image)
+            except docker.errors.ImageNotFound:
+                return None
+        pairs = ((attrs.get("Config") or {}).get("Env")) or []
+        return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+    def build(
+        self, context: Path, tag: str, on_line: Callable[[str], None], **options: Any
+    ) -> None:
+        """Build `context`'s Dockerfile as `tag`, base images only from the engine (no pull)."""
+        with self._errors("build an image with"):
+            stream = self._client.api.build(
+                path=str(context),
+                tag=tag,
+                rm=True,
+                forcerm=True,
+                pull=False,
+                decode=True,
+                **options,
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise EngineError(f"Building {tag} failed: {str(chunk['error']).strip()}")
+                text = str(chunk.get("stream") or "")
+                for line in text.splitlines():
+                    if line.strip():
+                        on_line(line)
+
+    # -- containers ------------------------------------------------------------------------
+    def create(self, spec: ContainerSpec) -> str:
+        with self._errors(f"create a container of {spec.image} on"):
+            try:
+                container = self._client.containers.create(**create_kwargs(spec))
+            except docker.errors.ImageNotFound as exc:
+                raise ImageMissing(spec.image, self.url) from exc
+        return str(container.id)
+
+    def start(self, container_id: str) -> None:
+        with self._errors("start a container on"):
+            self._client.api.start(container_id)
+
+    def state(self, container_id: str) -> ContainerState | None:
+        """The container's state now; None when it does not exist (any more)."""
+        with self._errors(f"inspect the container {container_id[:12]} on"):
+            try:
+                attrs = self._client.api.inspect_container(container_id)
+            except docker.errors.NotFound:
+                return None
+        state = attrs.get("State") or {}
+        return ContainerState(
+            str(state.get("Status", "")),
+            int(state.get("ExitCode") or 0),
+            bool(state.get("OOMKilled")),
+            str(state.get("Error") or ""),
+        )
+
+    def signal(self, container_id: str, signal: str) -> None:
+        """Send `signal` to the container's PID 1; a container that is not running is left."""
+        with self._errors(f"signal the container {container_id[:12]} on"):
+            try:
+                self._client.api.kill(container_id, signal=signal)
+            except docker.errors.APIError as exc:
+                if not _is_gone_or_stopped(exc):
+                    raise
+
+    def remove(self, container_id: str) -> None:
+        """Kill (if need be) and remove the container with its anonymous volumes."""
+        with self._errors(f"remove the container {container_id[:12]} from"):
+            try:
+                self._client.api.remove_container(container_id, force=True, v=True)
+            except docker.errors.APIError as exc:
+                if not isinstance(exc, docker.errors.NotFound) and "in progress" not in str(exc):
+                    raise
+
+    def containers(self, labels: dict[str, str]) -> list[tuple[str, str, dict[str, str]]]:
+        """(id, name, labels) of every container, running or not, that has all `labels`."""
+        wanted = [f"{key}={value}" for key, value in labels.items()]
+        with self._errors("list the containers of"):
+            found = self._client.api.containers(all=True, filters={"label": wanted})
+        return [
+            (
+                str(c["Id"]),
+                str((c.get("Names") or ["?"])[0]).lstrip("/"),
+                dict(c.get("Labels") or {}),
+            )
+            for c in found
+        ]
+
+    def log_frames(
+        self, container_id: str, stream: Stream, since: float | None, follow: bool = True
+    ) -> Iterator[bytes]:
+        """The container's output on one stream, each frame `TIMESTAMP text`: until it stops
+        (follow), or what is stored now.
+
+        Frames are lines (with their newline) or parts of a long line (without one).
+        """
+        with self._errors("read a container's logs from"):
+            frames = self._client.api.logs(
+                container_id,
+                stdout=stream == "stdout",
+                stderr=stream == "stderr",
+                stream=True,
+                follow=follow,
+                timestamps=True,
+                since=since,
+            )
+            yield from frames
+
+    def close(self) -> None:
+        self._client.close()
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Any SDK or connection error inside becomes an EngineError that says what failed."""
+        try:
+            yield
+        except EngineError:
+            raise
+        except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+            raise EngineError(
+                f"Cannot {doing} the container engine at {self.url}: {_why(exc)}"
+            ) from exc
+
+
+def _why(exc: BaseException) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
+
+
+def _is_gone_or_stopped(exc: Exception) -> bool:
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return isinstance(exc, docker.errors.NotFound) or status == 409 or "is not running" in str(exc)

@@ -1,0 +1,52 @@
+// The console's only way to the server: the v1 API (as every client uses it) and a few
+// read-only helpers under /console/api.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.status || "";
+    // "training_task_inputs.worker_pool_specs[0].replica_count: must be 1." -> field + text
+    const match = /^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*): ([\s\S]*)$/.exec(this.message);
+    this.field = match ? match[1] : "";
+    this.detail = match ? match[2] : this.message;
+  }
+}
+
+async function call(path, { method = "GET", params, body } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [key, value] of Object.entries(params || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let data = {};
+  try {
+    data = text ? JSON.parse(text) : {};
+  } catch {
+    data = { error: { message: text } };
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+export const v1 = {
+  list: (parent, collection, query = {}) => call(`/v1/${parent}/${collection}`, { params: query }),
+  get: (name) => call(`/v1/${name}`),
+  create: (parent, collection, body) => call(`/v1/${parent}/${collection}`, { method: "POST", body }),
+  cancel: (name) => call(`/v1/${name}:cancel`, { method: "POST", body: {} }),
+  logs: (name, offset, taskName) => call(`/v1/${name}/logs`, { params: { offset, taskName } }),
+};
+
+export const consoleApi = {
+  parents: () => call("/console/api/parents"),
+  executors: () => call("/console/api/executors"),
+  machineTypes: () => call("/console/api/machine-types"),
+  files: (uri) => call("/console/api/files", { params: { uri } }),
+};
