@@ -9,11 +9,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from vertexd import __version__
-from vertexd.api.custom_jobs import custom_job_routes
 from vertexd.api.errors import install_error_handlers
+from vertexd.api.job_routes import job_routes
+from vertexd.api.models import model_routes
 from vertexd.api.operations import operation_routes
-from vertexd.api.training_pipelines import model_routes, training_pipeline_routes
-from vertexd.api.tuning_jobs import tuning_job_routes
 from vertexd.backends.base import Backend
 from vertexd.backends.container import ContainerBackend
 from vertexd.backends.local import LocalBackend
@@ -22,6 +21,9 @@ from vertexd.backends.routing import RoutingBackend
 from vertexd.console import install_console
 from vertexd.launch.environments import EnvironmentBuilder
 from vertexd.launch.prepare import Preparer
+from vertexd.resources.custom_job import CustomJob
+from vertexd.resources.training_pipeline import TrainingPipeline
+from vertexd.resources.tuning_job import HyperparameterTuningJob
 from vertexd.scheduler import states
 from vertexd.scheduler.admission import host_capacity
 from vertexd.scheduler.scheduler import Scheduler
@@ -107,11 +109,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(custom_job_routes(custom_jobs))
+    app.include_router(job_routes("customJobs", custom_jobs, CustomJob))
+    app.include_router(job_routes("hyperparameterTuningJobs", tuning_jobs, HyperparameterTuningJob))
+    app.include_router(job_routes("trainingPipelines", pipelines, TrainingPipeline))
     app.include_router(operation_routes(operations))
-    app.include_router(training_pipeline_routes(pipelines))
     app.include_router(model_routes(models))
-    app.include_router(tuning_job_routes(tuning_jobs))
     install_console(app, store, storage)  # the web console at /
 
     @app.get("/healthz", tags=["service"])

@@ -31,10 +31,6 @@ def new_job_id() -> str:
     return str(time.time_ns() // 1000 * 1000 + random.randrange(1000))
 
 
-def render(body: dict[str, Any], enum_ints: bool) -> dict[str, Any]:
-    return CustomJob.model_validate(body).to_wire(enum_ints) if enum_ints else body
-
-
 class CustomJobService:
     def __init__(
         self,

@@ -34,10 +34,6 @@ class TuningJobs(Protocol):
     def cancel(self, name: str) -> None: ...
 
 
-def render(body: dict[str, Any], enum_ints: bool) -> dict[str, Any]:
-    return TrainingPipeline.model_validate(body).to_wire(enum_ints) if enum_ints else body
-
-
 class TrainingPipelineService:
     def __init__(
         self,

@@ -22,10 +22,6 @@ from vertexd.tuning.controller import TUNING_JOBS, TuningController
 from vertexd.tuning.space import SearchSpace
 
 
-def render(body: dict[str, Any], enum_ints: bool) -> dict[str, Any]:
-    return HyperparameterTuningJob.model_validate(body).to_wire(enum_ints) if enum_ints else body
-
-
 class TuningJobService:
     def __init__(
         self,
