@@ -11,6 +11,7 @@ import pytest
 
 from conftest import SKLEARN, Server
 from probe_package import probe_wheel
+from tuning_package import tuning_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +25,13 @@ def test_node_client_against_vertexd(server: Server) -> None:
             pytest.fail("CI must install the Node client: .ci/services/node.sh start")
         pytest.skip("run `npm install --prefix tests/node` (needs node) to test the Node client")
     probe_wheel(server.home / "buckets" / "test-bucket" / "packages")
+    tuning_wheel(server.home / "buckets" / "test-bucket" / "tuning")
     env = {
         **os.environ,
         "VERTEXD_PORT": str(server.port),
         "VERTEXD_EXECUTOR": SKLEARN,
         "VERTEXD_PROBE_URI": "gs://test-bucket/packages/probe-0.1-py3-none-any.whl",
+        "VERTEXD_TUNING_URI": "gs://test-bucket/tuning/tunetrial-0.1-py3-none-any.whl",
     }
     done = subprocess.run(
         ["node", "--test", "clients.test.js"], cwd=NODE_DIR, env=env,

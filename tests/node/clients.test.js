@@ -94,3 +94,39 @@ test('TrainingPipeline: a custom task runs its backing CustomJob', async () => {
   const [listed] = await pipelines.listTrainingPipelines({parent});
   assert.ok(listed.some(p => p.name === pipeline.name));
 });
+
+test('HyperparameterTuningJob: create, get, list; trials report with cloudml-hypertune', async () => {
+  const trialJobSpec = {
+    workerPoolSpecs: [{
+      machineSpec: {machineType: 'n1-standard-4'},
+      replicaCount: 1,
+      pythonPackageSpec: {
+        executorImageUri: executor,
+        packageUris: [process.env.VERTEXD_TUNING_URI],
+        pythonModule: 'tunetrial.task',
+        args: ['--objective=-(x - 1) ** 2'],
+      },
+    }],
+  };
+  const [job] = await jobs.createHyperparameterTuningJob({parent, hyperparameterTuningJob: {
+    displayName: 'node-tuning',
+    maxTrialCount: 2,
+    parallelTrialCount: 2,
+    studySpec: {
+      metrics: [{metricId: 'score', goal: 'MAXIMIZE'}],
+      parameters: [{parameterId: 'x', doubleValueSpec: {minValue: -2, maxValue: 2}}],
+      algorithm: 'RANDOM_SEARCH',
+    },
+    trialJobSpec,
+  }});
+  const done = await waitFor(() => jobs.getHyperparameterTuningJob({name: job.name}),
+    ['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED'], 300);
+  assert.strictEqual(done.state, 'JOB_STATE_SUCCEEDED');
+  assert.strictEqual(done.trials.length, 2);
+  for (const trial of done.trials) {
+    assert.strictEqual(trial.state, 'SUCCEEDED');
+    assert.strictEqual(trial.finalMeasurement.metrics[0].metricId, 'score');
+  }
+  const [listed] = await jobs.listHyperparameterTuningJobs({parent});
+  assert.ok(listed.some(j => j.name === job.name));
+});
