@@ -130,3 +130,20 @@ test('HyperparameterTuningJob: create, get, list; trials report with cloudml-hyp
   const [listed] = await jobs.listHyperparameterTuningJobs({parent});
   assert.ok(listed.some(j => j.name === job.name));
 });
+
+test('HyperparameterTuningJob: cancel stops it', async () => {
+  const [job] = await jobs.createHyperparameterTuningJob({parent, hyperparameterTuningJob: {
+    displayName: 'node-tuning-cancel',
+    maxTrialCount: 4,
+    parallelTrialCount: 1,
+    studySpec: {
+      metrics: [{metricId: 'score', goal: 'MAXIMIZE'}],
+      parameters: [{parameterId: 'x', doubleValueSpec: {minValue: -2, maxValue: 2}}],
+    },
+    trialJobSpec: probeSpec(['--sleep', '600']),
+  }});
+  await waitFor(() => jobs.getHyperparameterTuningJob({name: job.name}), ['JOB_STATE_RUNNING']);
+  await jobs.cancelHyperparameterTuningJob({name: job.name});
+  const done = await waitFor(() => jobs.getHyperparameterTuningJob({name: job.name}), ['JOB_STATE_CANCELLED'], 60);
+  assert.strictEqual(done.error.code, 1);
+});
