@@ -20,7 +20,7 @@ from vertexd.cli.common import (
 )
 from vertexd.cli.custom_jobs import Endpoint, Format, Home, PollingInterval, Project, Region
 from vertexd.cli.flag_values import parse_labels
-from vertexd.cli.listing import field_value, sort_keys
+from vertexd.cli.listing import list_jobs
 from vertexd.cli.logs import follow_logs
 from vertexd.cli.output import FORMATS, LogPrinter, print_jobs_table, print_resource
 from vertexd.cli.tuning_output import (
@@ -199,18 +199,7 @@ def list_command(
         fmt = _format(output_format)
         client = connect(endpoint, resolve_home(home))
         parent = parent_name(resolve_project(project), resolve_region(region))
-        jobs: list[dict[str, Any]] = []
-        token = ""
-        while True:
-            params = {"filter": filter_, "pageSize": page_size, "pageToken": token}
-            page = client.get(f"/v1/{parent}/{COLLECTION}", params)
-            jobs += page.get(COLLECTION) or []
-            token = str(page.get("nextPageToken") or "")
-            if not token:
-                break
-        for field, descending in reversed(sort_keys(sort_by)):
-            jobs.sort(key=lambda job: str(field_value(job, field) or ""), reverse=descending)
-        jobs = jobs[:limit] if limit else jobs
+        jobs = list_jobs(client, parent, filter_, limit, page_size, sort_by, COLLECTION)
         if uri:
             for job in jobs:
                 print(f"{client.endpoint}/v1/{job['name']}")

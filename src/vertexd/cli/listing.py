@@ -16,8 +16,10 @@ def list_jobs(
     limit: int | None = None,
     page_size: int | None = None,
     sort_by: str | None = None,
+    collection: str = "customJobs",
 ) -> list[dict[str, Any]]:
-    """All jobs matching the filter (the API's syntax), sorted, at most `limit` of them."""
+    """All jobs of `collection` matching the filter (the API's syntax), sorted, at most
+    `limit` of them."""
     keys = sort_keys(sort_by)
     # Sorting needs every job; without it, stop reading once `limit` jobs are in.
     enough = None if keys else limit
@@ -25,8 +27,8 @@ def list_jobs(
     token = ""
     while True:
         params = {"filter": filter_, "pageSize": page_size, "pageToken": token}
-        page = client.get(f"/v1/{parent}/customJobs", params)
-        jobs += page.get("customJobs") or []
+        page = client.get(f"/v1/{parent}/{collection}", params)
+        jobs += page.get(collection) or []
         token = str(page.get("nextPageToken") or "")
         if not token or (enough is not None and len(jobs) >= enough):
             break
