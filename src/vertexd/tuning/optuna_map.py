@@ -80,8 +80,8 @@ def make_sampler(spec: StudySpec, space: SearchSpace) -> BaseSampler:
 
 
 def gp_available() -> bool:
-    """Optuna's GPSampler needs PyTorch (`pip install vertexd[bayesian]`)."""
-    return importlib.util.find_spec("torch") is not None
+    """Optuna's GPSampler needs PyTorch and SciPy (`pip install vertexd[bayesian]`)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("torch", "scipy"))
 
 
 def has_conditionals(spec: StudySpec) -> bool:
