@@ -12,47 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from vertexd.backends.output_lines import copy_lines
 from vertexd.store.logs import format_line, open_for_append
-
-POLL_SECONDS = 0.5  # how often to look whether the replica exited while it is quiet
-DRAIN_SECONDS = 0.05  # after it exited: the quiet time that ends the copying
-
-
-def _copy_output(process: subprocess.Popen[bytes], log_fd: int, task: str) -> None:
-    """Copy lines until the replica has exited and its pipes are drained.
-
-    Background children the replica left may hold the pipes open forever, so once the
-    replica itself has exited, reading stops at the first quiet moment.
-    """
-    selector = selectors.DefaultSelector()
-    pending: dict[str, bytes] = {}
-    for stream, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
-        assert pipe is not None
-        selector.register(pipe, selectors.EVENT_READ, stream)
-        pending[stream] = b""
-    while selector.get_map():
-        exited = process.poll() is not None
-        ready = selector.select(timeout=DRAIN_SECONDS if exited else POLL_SECONDS)
-        if exited and not ready:
-            break
-        for key, _ in ready:
-            stream = str(key.data)
-            chunk = os.read(key.fd, 65536)
-            if not chunk:
-                selector.unregister(key.fileobj)
-                continue
-            *lines, pending[stream] = (pending[stream] + chunk).split(b"\n")
-            for line in lines:
-                _write(log_fd, task, stream, line)
-    for stream, rest in pending.items():
-        if rest:
-            _write(log_fd, task, stream, rest)
 
 
 def _write(log_fd: int, task: str, stream: str, raw: bytes) -> None:
@@ -80,7 +46,7 @@ def main(argv: list[str]) -> int:
         os.write(log_fd, format_line(task, "stderr", f"Cannot start {command[0]}: {exc}"))
         _record_exit(Path(exit_file), 127)
         return 127
-    _copy_output(process, log_fd, task)
+    copy_lines(process, lambda stream, raw: _write(log_fd, task, stream, raw))
     code = process.wait()
     # Killed by a signal: report 128+N, as shells and container engines do.
     _record_exit(Path(exit_file), 128 - code if code < 0 else code)

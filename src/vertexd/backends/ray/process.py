@@ -8,7 +8,6 @@ drain and signal it concurrently.
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import subprocess
 import threading
@@ -17,10 +16,9 @@ from typing import Any
 
 import psutil
 
+from vertexd.backends.output_lines import copy_lines
 from vertexd.store.logs import SERVICE_TASK
 
-POLL_SECONDS = 0.5  # how often to look whether the process exited while it is quiet
-DRAIN_SECONDS = 0.05  # after it exited: the quiet time that ends the copying
 MAX_BUFFERED = 100_000  # lines kept while nobody drains (a server restarting)
 
 Line = tuple[str, str, str]  # (task name, stream, text)
@@ -120,35 +118,7 @@ class ReplicaProcess:
         self._changed.notify_all()
 
     def _copy_output(self, process: subprocess.Popen[bytes]) -> None:
-        """Copy lines until the process exited and its pipes are drained.
-
-        Background children may hold the pipes open forever, so once the process itself has
-        exited, reading stops at the first quiet moment.
-        """
-        selector = selectors.DefaultSelector()
-        pending: dict[str, bytes] = {}
-        for stream, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
-            assert pipe is not None
-            selector.register(pipe, selectors.EVENT_READ, stream)
-            pending[stream] = b""
-        while selector.get_map():
-            exited = process.poll() is not None
-            ready = selector.select(timeout=DRAIN_SECONDS if exited else POLL_SECONDS)
-            if exited and not ready:
-                break
-            for key, _ in ready:
-                stream = str(key.data)
-                chunk = os.read(key.fd, 65536)
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                    continue
-                *lines, pending[stream] = (pending[stream] + chunk).split(b"\n")
-                for line in lines:
-                    self._add(self.task, stream, _text(line))
-        for stream, rest in pending.items():
-            if rest:
-                self._add(self.task, stream, _text(rest))
-        selector.close()
+        copy_lines(process, lambda stream, raw: self._add(self.task, stream, _text(raw)))
         code = process.wait()
         with self._changed:
             # Killed by a signal: report 128+N, as shells and container engines do.
