@@ -27,9 +27,9 @@ from vertexd.cli.job_spec import (
     load_config,
     validate_config_pools,
 )
-from vertexd.cli.listing import list_jobs
+from vertexd.cli.listing import list_jobs, show_listing
 from vertexd.cli.logs import follow_logs, report_end
-from vertexd.cli.output import FORMATS, LogPrinter, print_jobs_table, print_resource
+from vertexd.cli.output import FORMATS, LogPrinter, print_resource
 from vertexd.cli.packaging import stage_local_package
 from vertexd.cli.worker_pool_flags import (
     build_worker_pool_specs,
@@ -272,15 +272,7 @@ def list_command(
         client = connect(endpoint, resolve_home(home))
         parent = parent_name(resolve_project(project), resolve_region(region))
         jobs = list_jobs(client, parent, filter_, limit, page_size, sort_by)
-        if uri:
-            for job in jobs:
-                print(f"{client.endpoint}/v1/{job['name']}")
-        elif fmt:
-            print_resource(jobs, fmt)
-        elif jobs:
-            print_jobs_table(jobs)
-        else:
-            status("Listed 0 items.")
+        show_listing(client, jobs, fmt, uri)
 
 
 @app.command()

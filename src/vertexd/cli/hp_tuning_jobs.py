@@ -20,9 +20,9 @@ from vertexd.cli.common import (
 )
 from vertexd.cli.custom_jobs import Endpoint, Format, Home, PollingInterval, Project, Region
 from vertexd.cli.flag_values import parse_labels
-from vertexd.cli.listing import list_jobs
+from vertexd.cli.listing import list_jobs, show_listing
 from vertexd.cli.logs import follow_logs
-from vertexd.cli.output import FORMATS, LogPrinter, print_jobs_table, print_resource
+from vertexd.cli.output import FORMATS, LogPrinter, print_resource
 from vertexd.cli.tuning_output import (
     ALGORITHMS,
     COLLECTION,
@@ -200,15 +200,7 @@ def list_command(
         client = connect(endpoint, resolve_home(home))
         parent = parent_name(resolve_project(project), resolve_region(region))
         jobs = list_jobs(client, parent, filter_, limit, page_size, sort_by, COLLECTION)
-        if uri:
-            for job in jobs:
-                print(f"{client.endpoint}/v1/{job['name']}")
-        elif fmt:
-            print_resource(jobs, fmt)
-        elif jobs:
-            print_jobs_table(jobs)
-        else:
-            status("Listed 0 items.")
+        show_listing(client, jobs, fmt, uri)
 
 
 @app.command()

@@ -6,7 +6,21 @@ from collections.abc import Callable
 from typing import Any
 
 from vertexd.cli.client import ApiClient
-from vertexd.cli.common import FlagSyntaxError
+from vertexd.cli.common import FlagSyntaxError, status
+from vertexd.cli.output import print_jobs_table, print_resource
+
+
+def show_listing(client: ApiClient, jobs: list[dict[str, Any]], fmt: str | None, uri: bool) -> None:
+    """What every `list` command prints: URIs, a format (yaml/json), or a table."""
+    if uri:
+        for job in jobs:
+            print(f"{client.endpoint}/v1/{job['name']}")
+    elif fmt:
+        print_resource(jobs, fmt)
+    elif jobs:
+        print_jobs_table(jobs)
+    else:
+        status("Listed 0 items.")
 
 
 def list_jobs(
