@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,14 @@ from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservatio
 from vertexd.backends.container.backend import container_name, container_spec
 from vertexd.backends.container.engine import ContainerSpec, create_kwargs
 from vertexd.backends.container.logcopy import _Lines, parse_stamp, split_frame
+from vertexd.backends.handles import (
+    ContainerHandle,
+    ContainerReplica,
+    LocalHandle,
+    LocalReplica,
+    dump_handle,
+    load_handle,
+)
 from vertexd.backends.routing import RoutingBackend
 from vertexd.cli.local_run_image import Recipe, dockerfile
 from vertexd.launch.environments import EnvironmentBuilder
@@ -174,19 +183,33 @@ class FakeBackend:
     calls: list[str] = field(default_factory=list)
 
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
-        return Reservation(tuple(f"{self.name}:{i}" for i in range(len(replicas))), {})
+        return Reservation(tuple(f"{self.name}:{i}" for i in range(len(replicas))))
 
-    def release(self, reservation: Handle) -> None:
+    def release(self, reservation: Reservation) -> None:
         self.calls.append("release")
 
     def submit(self, plan: LaunchPlan) -> Handle:
+        """A handle of this fake's kind ("local" or "container"), as a real backend's."""
         if self.fail:
             raise LaunchError(f"{self.name} cannot")
         self.calls.append("submit " + ",".join(r.task_name for r in plan.replicas))
-        return {"tasks": [r.task_name for r in plan.replicas]}
+        tasks = [r.task_name for r in plan.replicas]
+        if self.runs_images:
+            return ContainerHandle(
+                replicas=tuple(ContainerReplica(task=t, container=t, name=t, log="") for t in tasks)
+            )
+        return LocalHandle(
+            replicas=tuple(
+                LocalReplica(task=t, pid=0, start_time=None, exit_file="") for t in tasks
+            )
+        )
 
     def poll(self, handle: Handle) -> list[ReplicaStatus]:
-        return [ReplicaStatus(task, True, detail=self.name) for task in handle["tasks"]]
+        assert isinstance(handle, LocalHandle | ContainerHandle)
+        return [ReplicaStatus(r.task, True, detail=self.name) for r in handle.replicas]
+
+    def watch(self, handle: Handle, changed: Callable[[], None]) -> None:
+        return None
 
     def stop(self, handle: Handle, force: bool) -> None:
         self.calls.append(f"stop {force}")
@@ -211,9 +234,10 @@ def mixed_plan() -> LaunchPlan:
 def test_routing_splits_by_image_and_merges_in_plan_order() -> None:
     local, engine = FakeBackend("local"), FakeBackend("container", runs_images=True)
     router = RoutingBackend(local, engine)
-    assert router.runs_images and router.name == "local"
-    handle = json.loads(json.dumps(router.submit(mixed_plan())))  # as saved in the store
-    assert router.name == "local+container"
+    assert router.runs_images and router.name == "local+container"
+    submitted = router.submit(mixed_plan())
+    handle = load_handle(json.loads(json.dumps(dump_handle(submitted))))  # as saved in the store
+    assert handle == submitted and handle.label == "local+container"
     assert local.calls == ["submit workerpool1-0,workerpool1-1"]
     assert engine.calls == ["submit workerpool0-0,workerpool2-0"]
     statuses = router.poll(handle)
@@ -237,9 +261,12 @@ def test_routing_cleans_up_what_started_when_a_part_fails() -> None:
 
 def test_routing_reads_handles_of_a_plain_backend_and_lost_engines() -> None:
     local = FakeBackend("local")
-    router = RoutingBackend(local, FakeBackend("container"))
-    assert [s.task_name for s in router.poll({"tasks": ["workerpool0-0"]})] == ["workerpool0-0"]
-    handle = RoutingBackend(local, FakeBackend("c")).submit(mixed_plan())
+    router = RoutingBackend(local, FakeBackend("container", runs_images=True))
+    plain = LocalHandle(
+        replicas=(LocalReplica(task="workerpool0-0", pid=0, start_time=None, exit_file=""),)
+    )
+    assert [s.task_name for s in router.poll(plain)] == ["workerpool0-0"]
+    handle = router.submit(mixed_plan())
     statuses = RoutingBackend(local, None).poll(handle)
     assert statuses[0].lost and "no container engine" in statuses[0].detail
     assert statuses[1].running
@@ -259,10 +286,10 @@ def test_local_run_dockerfile(tmp_path: Path) -> None:
     assert 'ENTRYPOINT ["python3", "train.py"]' in script
 
 
-def test_routing_names_the_backends_of_the_last_submit() -> None:
-    router = RoutingBackend(FakeBackend("ray"), FakeBackend("container"))
+def test_routing_handles_name_the_backends_that_ran_them() -> None:
+    router = RoutingBackend(FakeBackend("local"), FakeBackend("container", runs_images=True))
     plan = mixed_plan()
-    router.submit(replace(plan, replicas=plan.replicas[1:3]))
-    assert router.name == "ray"  # "Started 2 replica(s) on the ray backend."
-    router.submit(replace(plan, replicas=plan.replicas[:1]))
-    assert router.name == "container"
+    workers = router.submit(replace(plan, replicas=plan.replicas[1:3]))
+    assert workers.label == "local"  # "Started 2 replica(s) on the local backend."
+    assert router.submit(replace(plan, replicas=plan.replicas[:1])).label == "container"
+    assert router.name == "local+container"  # the router's own name never changes

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 from vertexd.launch import executors
 from vertexd.launch.environments import (
     MARKER,

@@ -9,7 +9,7 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 from fsspec.registry import _registry as fsspec_registry
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 from vertexd.storage import Storage, check_uri
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,19 +20,21 @@ from vertexd.backends.local import LocalBackend
 from vertexd.backends.ray import ray_backend
 from vertexd.backends.routing import RoutingBackend
 from vertexd.console import install_console
+from vertexd.core import states
 from vertexd.launch.environments import EnvironmentBuilder
 from vertexd.launch.prepare import Preparer
 from vertexd.resources.custom_job import CustomJob
 from vertexd.resources.training_pipeline import TrainingPipeline
 from vertexd.resources.tuning_job import HyperparameterTuningJob
-from vertexd.scheduler import states
 from vertexd.scheduler.admission import host_capacity
-from vertexd.scheduler.scheduler import Scheduler
+from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
+from vertexd.scheduler.supervisor import Timing
 from vertexd.service.custom_jobs import CustomJobService
 from vertexd.service.models import ModelService
 from vertexd.service.operations import OperationService
 from vertexd.service.pipeline_follower import PipelineFollower
 from vertexd.service.training_pipelines import TrainingPipelineService, model_artifact_uri
+from vertexd.service.trial_jobs import TrialJobs
 from vertexd.service.tuning_jobs import TuningJobService
 from vertexd.settings import Settings
 from vertexd.storage import Storage
@@ -67,14 +70,8 @@ def create_app(settings: Settings) -> FastAPI:
         backend, capacity = ray_backend(settings)
     if containers is not None:
         backend = RoutingBackend(backend, containers)
-    scheduler = Scheduler(
-        store,
-        backend,
-        preparer,
-        capacity,
-        settings.grace_seconds,
-        settings.poll_seconds,
-    )
+    timing = Timing(settings.grace_seconds, settings.poll_seconds)
+    scheduler = Scheduler(store, backend, preparer, capacity, timing)
     operations = OperationService(store)
     custom_jobs = CustomJobService(
         store,
@@ -86,21 +83,22 @@ def create_app(settings: Settings) -> FastAPI:
     )
     models = ModelService(store, operations)
     follower = PipelineFollower(store, models, model_artifact_uri)
-    tuner = TuningController(store, scheduler, custom_jobs, settings.jobs_dir)
+    tuner = TuningController(store, TrialJobs(custom_jobs, scheduler), settings.jobs_dir)
     tuning_jobs = TuningJobService(store, tuner, custom_jobs, operations, settings.jobs_dir)
     pipelines = TrainingPipelineService(store, custom_jobs, follower, operations, tuning_jobs)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        follower.start()  # pipelines catch up with their backing jobs, then follow them
+        # Pipelines catch up with their backing jobs, then follow them.
+        await asyncio.to_thread(follower.start)
         await scheduler.start()  # recovery runs before the first request is served
         await tuner.start()  # tuning jobs reload after their trials' jobs are reattached
         if containers is not None:  # what an earlier server left and no active job holds
-            containers.sweep(active_references(store))
+            await asyncio.to_thread(containers.sweep, active_job_ids(store))
         yield
         await tuner.shutdown()
         await scheduler.shutdown()
-        engine.dispose()
+        await asyncio.to_thread(engine.dispose)
 
     app = FastAPI(
         title="vertexd",
@@ -125,19 +123,6 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def active_references(store: JobStore) -> set[str]:
-    """Ids of the active jobs and every string in their runtime records (container ids...):
-    what a backend must keep when it cleans up after an earlier server."""
-    found: set[str] = set()
-    for record in store.in_states(states.ACTIVE):
-        found.add(record.id)
-        pending: list[Any] = [record.runtime]
-        while pending:
-            item = pending.pop()
-            if isinstance(item, dict):
-                pending.extend(item.values())
-            elif isinstance(item, list):
-                pending.extend(item)
-            elif isinstance(item, str):
-                found.add(item)
-    return found
+def active_job_ids(store: JobStore) -> set[str]:
+    """Ids of the CustomJobs that are running: their containers are not leftovers."""
+    return {record.id for record in store.in_states(states.ACTIVE, CUSTOM_JOBS)}

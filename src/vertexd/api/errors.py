@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from vertexd.errors import ApiError
+from vertexd.core.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,20 @@
 """The REST routes every kind of job shares (customJobs, hyperparameterTuningJobs,
-trainingPipelines): create, list, get, cancel, delete, and vertexd's logs extension."""
+trainingPipelines): create, list, get, cancel, delete, and vertexd's logs extension.
+
+The services block (store, file system, container engine), so the routes are plain
+functions, which FastAPI runs in its thread pool, off the event loop."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from vertexd.api.wire import json_body, wants_int_enums
 from vertexd.resources.common import VertexModel
-from vertexd.store.jobs import Record
 from vertexd.store.listing import ListQuery
+from vertexd.store.records import Record
 
 PARENT = "/v1/projects/{project}/locations/{location}"
 
@@ -67,11 +71,12 @@ def job_routes(collection: str, service: JobResources, model: type[VertexModel])
 
     @router.post(PARENT + f"/{collection}", responses=docs, summary=f"Create a {kind}")
     async def create(project: str, location: str, request: Request) -> dict[str, Any]:
-        body = service.create(parent_name(project, location), await json_body(request))
+        wanted = await json_body(request)
+        body = await run_in_threadpool(service.create, parent_name(project, location), wanted)
         return render(body, request)
 
     @router.get(PARENT + f"/{collection}", summary=f"List {kind}s")
-    async def list_all(
+    def list_all(
         project: str,
         location: str,
         request: Request,
@@ -85,23 +90,23 @@ def job_routes(collection: str, service: JobResources, model: type[VertexModel])
         return page(collection, [render(body, request) for body in bodies], token)
 
     @router.post(one + ":cancel", summary=f"Cancel a {kind}")
-    async def cancel(project: str, location: str, job_id: str) -> dict[str, Any]:
+    def cancel(project: str, location: str, job_id: str) -> dict[str, Any]:
         service.cancel(name_of(project, location, job_id))
         return {}
 
     @router.get(one, responses=docs, summary=f"Get a {kind}")
-    async def get(project: str, location: str, job_id: str, request: Request) -> dict[str, Any]:
+    def get(project: str, location: str, job_id: str, request: Request) -> dict[str, Any]:
         return render(service.get(name_of(project, location, job_id)).body, request)
 
     @router.delete(one, summary=f"Delete a {kind} (answers an Operation)")
-    async def delete(project: str, location: str, job_id: str) -> dict[str, Any]:
+    def delete(project: str, location: str, job_id: str) -> dict[str, Any]:
         return service.delete(name_of(project, location, job_id))
 
     if hasattr(service, "read_logs"):
         reader: WithLogs = service  # type: ignore[assignment]
 
         @router.get(one + "/logs", summary=f"Read a {kind}'s logs (a vertexd extension)")
-        async def read_logs(
+        def read_logs(
             project: str,
             location: str,
             job_id: str,

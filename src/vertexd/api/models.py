@@ -21,7 +21,7 @@ def model_routes(service: ModelService) -> APIRouter:
         return f"{parent_name(project, location)}/models/{model_id}"
 
     @router.get(PARENT + "/models", summary="List Models")
-    async def list_models(
+    def list_models(
         project: str,
         location: str,
         filter: str = "",
@@ -34,11 +34,11 @@ def model_routes(service: ModelService) -> APIRouter:
         return page("models", bodies, token)
 
     @router.get(MODEL, responses=DOCS, summary="Get a Model")
-    async def get(project: str, location: str, model_id: str) -> dict[str, Any]:
+    def get(project: str, location: str, model_id: str) -> dict[str, Any]:
         return service.get(name_of(project, location, model_id))
 
     @router.delete(MODEL, summary="Delete a Model (answers an Operation)")
-    async def delete(project: str, location: str, model_id: str) -> dict[str, Any]:
+    def delete(project: str, location: str, model_id: str) -> dict[str, Any]:
         return service.delete(name_of(project, location, model_id))
 
     return router

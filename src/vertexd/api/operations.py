@@ -18,14 +18,14 @@ def operation_routes(service: OperationService) -> APIRouter:
             prefix + "/projects/{project}/locations/{location}/{rest:path}/operations/{op_id}",
             summary="Get an operation under a resource",
         )
-        async def get_nested(project: str, location: str, rest: str, op_id: str) -> dict[str, Any]:
+        def get_nested(project: str, location: str, rest: str, op_id: str) -> dict[str, Any]:
             return service.get(f"projects/{project}/locations/{location}/{rest}/operations/{op_id}")
 
         @router.get(
             prefix + "/projects/{project}/locations/{location}/operations/{op_id}",
             summary="Get an operation",
         )
-        async def get(project: str, location: str, op_id: str) -> dict[str, Any]:
+        def get(project: str, location: str, op_id: str) -> dict[str, Any]:
             return service.get(f"projects/{project}/locations/{location}/operations/{op_id}")
 
     return router

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 
 
 def wants_int_enums(request: Request) -> bool:

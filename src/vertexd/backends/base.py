@@ -1,18 +1,19 @@
-"""The one protocol every backend speaks. Non-blocking verbs only: waiting, timeouts and
-retries live once, in the scheduler's supervisor."""
+"""The one protocol every backend speaks. Verbs that return at once (or soon): waiting,
+timeouts and retries live once, in the scheduler's supervisor, which calls them off the
+event loop."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from vertexd.backends.handles import Handle
 from vertexd.launch.plan import LaunchPlan, Reservation, Resources
 
-# A small JSON-able record of what was started (pids, container ids, actor names). It is
-# saved in the store, so a restarted server can poll and stop what an earlier one started.
-Handle = dict[str, Any]
+__all__ = ["Backend", "Handle", "LaunchError", "ReplicaStatus", "Reservation", "Unwatch"]
 
-__all__ = ["Backend", "Handle", "LaunchError", "ReplicaStatus", "Reservation"]
+Unwatch = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,12 @@ class Backend(Protocol):
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
         """Set aside room for the replicas (task name, resources) and choose their addresses.
 
-        May wait (it is called off the event loop) but must give up, with a LaunchError that
-        says what is missing, when the resources can never be had.
+        May wait, but must give up, with a LaunchError that says what is missing, when the
+        resources can never be had.
         """
         ...
 
-    def release(self, reservation: Handle) -> None:
+    def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose plan was never submitted."""
         ...
 
@@ -54,6 +55,12 @@ class Backend(Protocol):
 
     def poll(self, handle: Handle) -> list[ReplicaStatus]:
         """The replicas' state now, in plan order."""
+        ...
+
+    def watch(self, handle: Handle, changed: Callable[[], None]) -> Unwatch | None:
+        """An optional capability: call `changed()` (from any thread) whenever a replica may
+        have ended, until the returned function is called. None: the backend cannot tell,
+        and the supervisor polls it."""
         ...
 
     def stop(self, handle: Handle, force: bool) -> None:

@@ -2,22 +2,22 @@
 
 Each replica runs under `local_runner`, which copies its output into the job log and records
 its exit code in a file. The handle keeps pids, their start times (so a reused pid is never
-mistaken for ours) and the exit files: enough for a restarted server to reattach.
+mistaken for ours) and the exit files: enough for a restarted server to reattach. Exits are
+heard through pidfds (`exit_watch`), so a running job costs nothing until it ends.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import psutil
-
-from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation
+from vertexd.backends import exit_watch, process_group
+from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation, Unwatch
+from vertexd.backends.handles import LocalHandle, LocalReplica
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
 # Host variables that would make the replica's Python pick up the server's packages.
@@ -38,6 +38,11 @@ def host_env() -> dict[str, str]:
     }
 
 
+def local_addresses(count: int) -> Reservation:
+    """Free ports on this host, for backends whose replicas use the host's network."""
+    return Reservation(tuple(f"127.0.0.1:{free_port()}" for _ in range(count)), None)
+
+
 class LocalBackend:
     name = "local"
     runs_images = False
@@ -45,24 +50,25 @@ class LocalBackend:
     def __init__(self) -> None:
         # Our own children, kept only so their exit is reaped; state lives in handles.
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._exits = exit_watch.ExitWatcher() if exit_watch.supported() else None
 
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
-        return Reservation(tuple(f"127.0.0.1:{free_port()}" for _ in replicas), {})
+        return local_addresses(len(replicas))
 
-    def release(self, reservation: Handle) -> None:
+    def release(self, reservation: Reservation) -> None:
         pass
 
     def submit(self, plan: LaunchPlan) -> Handle:
-        started = []
+        started: list[LocalReplica] = []
         try:
             for replica in plan.replicas:
                 started.append(self._start(plan, replica))
         except OSError as exc:
-            self.stop({"replicas": started}, force=True)
+            self.stop(LocalHandle(replicas=tuple(started)), force=True)
             raise LaunchError(f"Cannot start a local process: {exc}") from exc
-        return {"replicas": started}
+        return LocalHandle(replicas=tuple(started))
 
-    def _start(self, plan: LaunchPlan, replica: ReplicaPlan) -> dict[str, object]:
+    def _start(self, plan: LaunchPlan, replica: ReplicaPlan) -> LocalReplica:
         if replica.image is not None:
             raise LaunchError("The local backend runs no container images.")
         replica.workdir.mkdir(parents=True, exist_ok=True)
@@ -80,94 +86,53 @@ class LocalBackend:
             start_new_session=True,
         )
         self._children[process.pid] = process
-        return {
-            "task": replica.task_name,
-            "pid": process.pid,
-            "startTime": _start_time(process.pid),
-            "exitFile": str(exit_file),
-        }
-
-    def poll(self, handle: Handle) -> list[ReplicaStatus]:
-        return [self._status(replica) for replica in handle["replicas"]]
-
-    def _status(self, replica: dict[str, object]) -> ReplicaStatus:
-        task, pid = str(replica["task"]), int(str(replica["pid"]))
-        child = self._children.get(pid)
-        if child is not None:
-            child.poll()
-        exit_file = Path(str(replica["exitFile"]))
-        if exit_file.exists():
-            return ReplicaStatus(
-                task, False, exit_code=json.loads(exit_file.read_text())["exitCode"]
-            )
-        if _alive(pid, replica.get("startTime")):
-            return ReplicaStatus(task, True)
-        return ReplicaStatus(
-            task, False, lost=True, detail="the process ended without an exit code"
+        started = process_group.start_time(process.pid)
+        return LocalReplica(
+            task=replica.task_name, pid=process.pid, start_time=started, exit_file=str(exit_file)
         )
 
+    def poll(self, handle: Handle) -> list[ReplicaStatus]:
+        return [self._status(replica) for replica in _own(handle).replicas]
+
+    def _status(self, replica: LocalReplica) -> ReplicaStatus:
+        child = self._children.get(replica.pid)
+        if child is not None:
+            child.poll()
+        code = process_group.read_exit(Path(replica.exit_file))
+        if code is not None:
+            return ReplicaStatus(replica.task, False, exit_code=code)
+        if process_group.alive(replica.pid, replica.start_time):
+            return ReplicaStatus(replica.task, True)
+        return ReplicaStatus(
+            replica.task, False, lost=True, detail="the process ended without an exit code"
+        )
+
+    def watch(self, handle: Handle, changed: Callable[[], None]) -> Unwatch | None:
+        if self._exits is None:
+            return None
+        exits = self._exits
+        stops = [exits.watch(r.pid, r.start_time, changed) for r in _own(handle).replicas]
+
+        def unwatch() -> None:
+            for stop in stops:
+                stop()
+
+        return unwatch
+
     def stop(self, handle: Handle, force: bool) -> None:
-        for replica in handle["replicas"]:
-            pid = int(replica["pid"])
-            if not _group_is_ours(pid, replica.get("startTime")):
-                continue
-            if force:
-                _kill_descendants(pid)
-            try:
-                os.killpg(pid, signal.SIGKILL if force else signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
+        for replica in _own(handle).replicas:
+            process_group.kill_group(replica.pid, replica.start_time, force)
 
     def cleanup(self, handle: Handle) -> None:
         """Kill what a replica left behind in its group (background children), then reap."""
         self.stop(handle, force=True)
-        for replica in handle["replicas"]:
-            child = self._children.pop(int(replica["pid"]), None)
+        for replica in _own(handle).replicas:
+            child = self._children.pop(replica.pid, None)
             if child is not None:
                 child.wait(timeout=5)
 
 
-def _start_time(pid: int) -> float | None:
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None
-
-
-def _alive(pid: int, start_time: object) -> bool:
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return start_time is None or abs(process.create_time() - float(str(start_time))) < 0.01
-    except psutil.Error:
-        return False
-
-
-def _group_is_ours(pid: int, start_time: object) -> bool:
-    """The process group named by the replica's pid is still ours to signal.
-
-    Linux reuses no pid while a process group of that id has members, so a group whose
-    leader is gone holds only what the replica left; a live process with another start
-    time means the pid was reused and the group is someone else's.
-    """
-    try:
-        process = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.Error:
-        return False
-    return start_time is None or abs(process.create_time() - float(str(start_time))) < 0.01
-
-
-def _kill_descendants(pid: int) -> None:
-    """Children that left the process group (setsid, daemons) die with the replica too."""
-    try:
-        descendants = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return
-    for process in descendants:
-        try:
-            process.kill()
-        except psutil.Error:
-            pass
+def _own(handle: Handle) -> LocalHandle:
+    if not isinstance(handle, LocalHandle):
+        raise TypeError(f"not a local handle: {handle.kind}")
+    return handle

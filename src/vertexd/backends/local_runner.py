@@ -10,7 +10,6 @@ Usage: python -m vertexd.backends.local_runner LOG TASK EXIT_FILE -- ARGV...
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,17 +17,12 @@ import sys
 from pathlib import Path
 
 from vertexd.backends.output_lines import copy_lines
-from vertexd.store.logs import format_line, open_for_append
+from vertexd.backends.process_group import exit_status, record_exit
+from vertexd.core.joblog import format_line, open_for_append
 
 
 def _write(log_fd: int, task: str, stream: str, raw: bytes) -> None:
     os.write(log_fd, format_line(task, stream, raw.decode(errors="replace").rstrip("\r")))
-
-
-def _record_exit(exit_file: Path, code: int) -> None:
-    partial = exit_file.with_suffix(".tmp")
-    partial.write_text(json.dumps({"exitCode": code}))
-    partial.replace(exit_file)
 
 
 def main(argv: list[str]) -> int:
@@ -44,12 +38,11 @@ def main(argv: list[str]) -> int:
         )
     except OSError as exc:
         os.write(log_fd, format_line(task, "stderr", f"Cannot start {command[0]}: {exc}"))
-        _record_exit(Path(exit_file), 127)
+        record_exit(Path(exit_file), 127)
         return 127
     copy_lines(process, lambda stream, raw: _write(log_fd, task, stream, raw))
     code = process.wait()
-    # Killed by a signal: report 128+N, as shells and container engines do.
-    _record_exit(Path(exit_file), 128 - code if code < 0 else code)
+    record_exit(Path(exit_file), exit_status(code))
     return 0
 
 

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 from vertexd.storage import Storage, check_uri
 
 MAX_FILES = 500

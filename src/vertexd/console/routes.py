@@ -32,7 +32,7 @@ def install_console(app: FastAPI, store: JobStore, storage: Storage) -> None:
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     @app.get("/console/api/parents", tags=["console"], summary="Projects/locations in use")
-    async def parents() -> dict[str, Any]:
+    def parents() -> dict[str, Any]:
         return {"parents": used_parents(store), "default": DEFAULT_PARENT}
 
     @app.get("/console/api/executors", tags=["console"], summary="Prebuilt training images")

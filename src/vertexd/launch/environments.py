@@ -32,14 +32,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import IO
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 from vertexd.launch.executors import Executor, lookup, unknown_image_message
 from vertexd.storage import Storage
 
@@ -52,11 +51,11 @@ SHIM_VERSION = "0.1"
 BUCKETS_ENV = "VERTEXD_BUCKETS_DIR"  # what the shim reads in a replica
 
 
-# Asked while uv runs; True kills the build. Set by whoever waits for the build (a job's
-# supervisor) in its own context, which asyncio.to_thread carries into the building thread.
-build_stop_requested: ContextVar[Callable[[], bool]] = ContextVar(
-    "build_stop_requested", default=lambda: False
-)
+StopRequested = Callable[[], bool]  # asked while uv runs; True kills the build
+
+
+def never() -> bool:
+    return False
 
 
 class BuildStopped(Exception):
@@ -81,6 +80,17 @@ class _Package:
     digest: str
 
 
+@dataclass(frozen=True)
+class _Build:
+    """What one build of an environment works with."""
+
+    executor: Executor
+    packages: list[_Package]
+    scratch: Path
+    log: Log
+    should_stop: StopRequested
+
+
 class EnvironmentBuilder:
     def __init__(
         self,
@@ -97,8 +107,14 @@ class EnvironmentBuilder:
         self.uv_cache_dir = Path(configured) if configured else self.envs_dir / ".uv-cache"
 
     def prepare(
-        self, executor_image_uri: str, package_uris: list[str], log: Log
+        self,
+        executor_image_uri: str,
+        package_uris: list[str],
+        log: Log,
+        should_stop: StopRequested = never,
     ) -> PythonEnvironment:
+        """The environment for the image and packages, built unless it exists; a build stops
+        (BuildStopped) as soon as `should_stop()` says so."""
         started = time.monotonic()
         executor = lookup(executor_image_uri)
         if executor is None:
@@ -111,9 +127,8 @@ class EnvironmentBuilder:
             ]
             key = environment_key(executor, packages, self.shim)
             path = self.envs_dir / f"{executor.family}-{executor.version}-{key[:16]}"
-            reused = _complete(path) or self._build_once(
-                path, executor, packages, Path(scratch), log
-            )
+            build = _Build(executor, packages, Path(scratch), log, should_stop)
+            reused = _complete(path) or self._build_once(path, build)
         seconds = time.monotonic() - started
         if reused:
             log(f"Python environment {path.name} reused ({seconds * 1000:.0f} ms).")
@@ -126,39 +141,35 @@ class EnvironmentBuilder:
         path = local if local is not None and local.is_file() else self.storage.fetch(uri, scratch)
         return _Package(uri, path, _sha256(path))
 
-    def _build_once(
-        self, path: Path, executor: Executor, packages: list[_Package], scratch: Path, log: Log
-    ) -> bool:
+    def _build_once(self, path: Path, build: _Build) -> bool:
         """Build `path` under its lock. True when another builder finished it meanwhile."""
-        with self._lock(path.name, log):
+        with self._lock(path.name, build.log):
             if _complete(path):
                 return True
             for leftover in [path, *path.parent.glob(f".{path.name}.tmp-*")]:
                 shutil.rmtree(leftover, ignore_errors=True)  # a build cut short
-            self._build(path, executor, packages, scratch, log)
+            self._build(path, build)
             return False
 
-    def _build(
-        self, path: Path, executor: Executor, packages: list[_Package], scratch: Path, log: Log
-    ) -> None:
+    def _build(self, path: Path, build: _Build) -> None:
         started = time.time()
+        executor, packages, log = build.executor, build.packages, build.log
         log(
             f"Building Python environment {path.name}: {executor.family} {executor.version} "
             f"({', '.join(executor.requirements)}) and {len(packages)} package(s)."
         )
         building = path.parent / f".{path.name}.tmp-{os.getpid()}"
         try:
-            files = [_frozen_copy(p, scratch / f"copy-{i}") for i, p in enumerate(packages)]
-            self._uv(
-                ["venv", "--quiet", "--relocatable", "--python", sys.executable, str(building)], log
-            )
+            files = [_frozen_copy(p, build.scratch / f"copy-{i}") for i, p in enumerate(packages)]
+            venv = ["venv", "--quiet", "--relocatable", "--python", sys.executable, str(building)]
+            self._uv(venv, build)
             python = str(building / "bin" / "python")
             sources = list(pip_sources())
             if sources:
                 log(f"Package sources from pip's configuration: {' '.join(sources)}")
             self._uv(
                 ["pip", "install", "--python", python, *sources, *executor.requirements, *files],
-                log,
+                build,
             )
             if self.shim:
                 install_gs_shim(building)
@@ -169,7 +180,7 @@ class EnvironmentBuilder:
             shutil.rmtree(building, ignore_errors=True)
             raise
 
-    def _uv(self, args: list[str], log: Log) -> None:
+    def _uv(self, args: list[str], build: _Build) -> None:
         command = [uv_binary(), *args, "--cache-dir", str(self.uv_cache_dir)]
         lines: list[str] = []
         with subprocess.Popen(
@@ -184,9 +195,9 @@ class EnvironmentBuilder:
             output: queue.Queue[str | None] = queue.Queue()
             threading.Thread(target=_pump, args=(process.stdout, output), daemon=True).start()
             try:
-                while (line := _next_line(output, build_stop_requested.get())) is not None:
+                while (line := _next_line(output, build.should_stop)) is not None:
                     lines.append(line.rstrip())
-                    log(f"uv: {lines[-1]}")
+                    build.log(f"uv: {lines[-1]}")
             except BaseException:
                 os.killpg(process.pid, signal.SIGKILL)
                 raise
@@ -255,7 +266,6 @@ def _marker(executor: Executor, packages: list[_Package], started: float) -> dic
     }
 
 
-@cache
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
     for line in stream:
         lines.put(line)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,8 @@ class Reservation:
     the plan is built because the replicas' environment names them (CLUSTER_SPEC...)."""
 
     addresses: tuple[str, ...]
-    handle: dict[str, Any]  # what the backend set aside (a placement group); {} when nothing
+    # What the backend set aside (a placement group), opaque to the launch; None: nothing.
+    handle: object | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class LaunchPlan:
     log_path: Path  # the job's JSON-lines log, shared by every replica
     replicas: tuple[ReplicaPlan, ...]
     # What backend.reserve() set aside for this plan (placement group...), released by cleanup.
-    reservation: dict[str, Any] = field(default_factory=dict, hash=False)
+    reservation: Reservation | None = field(default=None, hash=False)
 
     @property
     def resources(self) -> Resources:

@@ -10,14 +10,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vertexd.launch.environments import EnvironmentBuilder, PythonEnvironment
+from vertexd.core.joblog import job_log_path
+from vertexd.launch.environments import (
+    EnvironmentBuilder,
+    PythonEnvironment,
+    StopRequested,
+    never,
+)
 from vertexd.launch.in_container import ContainerLaunch, ImageEnv, InContainer
 from vertexd.launch.plan import LaunchPlan, PythonEnvSpec, ReplicaPlan, Reservation, Resources
 from vertexd.launch.replica_env import JobContext, ReplicaSlot, replica_env
 from vertexd.resources.custom_job import CustomJobSpec, WorkerPoolSpec
 from vertexd.resources.custom_job_rules import active_pools
 from vertexd.resources.machines import machine_shape
-from vertexd.store.logs import job_log_path
 
 Log = Callable[[str], None]
 
@@ -74,12 +79,17 @@ class Preparer:
         log: Log,
         reserve: Reserve,
         trial_id: str = "",
+        should_stop: StopRequested = never,
     ) -> LaunchPlan:
-        """Build the plan. Environments are made first: a failed build reserves nothing."""
+        """Build the plan. Environments are made first: a failed build reserves nothing, and
+        one that `should_stop()` ends raises BuildStopped."""
         spec = CustomJobSpec.model_validate(job_spec)
         pools = active_pools(spec)
         run_dir = self.jobs_dir / job_id / f"attempt-{attempt}"
-        pythons = {index: self._environment(index, pool, log, run_dir) for index, pool in pools}
+        pythons = {
+            index: self._environment(index, pool, log, run_dir, should_stop)
+            for index, pool in pools
+        }
         replicas = [
             (index, replica, pool)
             for index, pool in pools
@@ -97,10 +107,10 @@ class Preparer:
             self._replica(pool, pythons[slot.pool], context, slots, slot, run_dir)
             for (_, _, pool), slot in zip(replicas, slots, strict=True)
         )
-        return LaunchPlan(job_id, run_dir, self.log_path(job_id), plans, reservation.handle)
+        return LaunchPlan(job_id, run_dir, self.log_path(job_id), plans, reservation)
 
     def _environment(
-        self, index: int, pool: WorkerPoolSpec, log: Log, run_dir: Path
+        self, index: int, pool: WorkerPoolSpec, log: Log, run_dir: Path, should_stop: StopRequested
     ) -> PythonEnvironment | InContainer | None:
         package = pool.python_package_spec
         if package is None:
@@ -112,7 +122,7 @@ class Preparer:
             found = self.containers.executor(index, image, uris, staging, log)
             if found is not None:
                 return found
-        return self.environments.prepare(image, uris, log)
+        return self.environments.prepare(image, uris, log, should_stop)
 
     def _replica(
         self,

@@ -7,7 +7,9 @@ string; default values are left out of answers.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Annotated, Any, TypeVar
@@ -149,3 +151,8 @@ class EnvVar(VertexModel):
 
 class GcsDestination(VertexModel):
     output_uri_prefix: str
+
+
+def new_job_id() -> str:
+    """19 digits like Vertex's ids, increasing with time so ids sort by creation."""
+    return str(time.time_ns() // 1000 * 1000 + random.randrange(1000))

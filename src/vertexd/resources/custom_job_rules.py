@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 from vertexd.resources.common import duration_seconds
 from vertexd.resources.custom_job import AcceleratorType, CustomJobSpec, WorkerPoolSpec
 from vertexd.resources.machines import machine_shape

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 from vertexd.resources.custom_job_rules import validate_job_spec
 from vertexd.resources.tuning_job import (
     Algorithm,

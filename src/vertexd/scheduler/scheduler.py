@@ -1,29 +1,48 @@
 """The scheduler: admission after every state change, one supervisor per admitted job, and
-the reconciler that runs at start before the API takes any request."""
+the reconciler that runs at start before the API takes any request.
+
+Its coroutines run on the event loop and only decide; store, launch and backend calls run
+in the scheduler's own worker threads (`call`), apart from the API's. `wake` and `cancel`
+may be called from any thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
 from vertexd.backends.base import Backend
+from vertexd.core import joblog, states
+from vertexd.core.codes import Code
 from vertexd.launch.plan import Resources
 from vertexd.launch.prepare import Preparer, job_resources
 from vertexd.resources.custom_job import CustomJobSpec
-from vertexd.scheduler import states
 from vertexd.scheduler.admission import admit
-from vertexd.scheduler.supervisor import CODE_INTERNAL, Supervisor
-from vertexd.store import logs
+from vertexd.scheduler.supervisor import Supervisor, Timing
 from vertexd.store.jobs import JobStore, Record
 
 log = logging.getLogger(__name__)
 
 CUSTOM_JOBS = "customJobs"
+WORKER_THREADS = 16  # store, launch and backend calls of every supervisor
+T = TypeVar("T")
 
 
 def demand(record: Record) -> Resources:
     return job_resources(CustomJobSpec.model_validate(record.body.get("jobSpec") or {}))
+
+
+@dataclass
+class _Supervised:
+    supervisor: Supervisor
+    task: asyncio.Task[None]
+    need: Resources
+    record: Record  # as it was when admitted (or reattached)
 
 
 class Scheduler:
@@ -33,74 +52,107 @@ class Scheduler:
         backend: Backend,
         preparer: Preparer,
         capacity: Resources,
-        grace_seconds: float,
-        poll_seconds: float,
+        timing: Timing,
     ) -> None:
         self.store, self.backend, self.preparer = store, backend, preparer
-        self.capacity = capacity
-        self.grace, self.poll = grace_seconds, poll_seconds
-        self._supervisors: dict[str, tuple[Supervisor, asyncio.Task[None], Resources]] = {}
+        self.capacity, self.timing = capacity, timing
+        self._threads = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="vertexd-jobs")
+        self._supervised: dict[str, _Supervised] = {}
+        self._demands: dict[str, Resources] = {}  # queued job -> its need (read by admission)
+        self._cancel_asked: set[str] = set()  # queued jobs a cancel may have missed
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_task: asyncio.Task[None] | None = None
-        self._listeners: list[Callable[[str], None]] = []
+        self._listeners: list[Callable[[Record], None]] = []
 
-    def add_listener(self, on_job_end: Callable[[str], None]) -> None:
-        """Called with a job's name whenever its supervisor ends (the job reached a terminal
-        state, or the server is shutting down). Runs on the event loop: keep it short."""
+    def add_listener(self, on_job_end: Callable[[Record], None]) -> None:
+        """Called with a job's record (as admitted) whenever its supervisor ends (the job
+        reached a terminal state, or the server is shutting down). Runs on the event loop:
+        keep it short and free of I/O."""
         self._listeners.append(on_job_end)
 
+    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking call in the scheduler's worker threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, partial(function, *args, **kwargs))
+
     async def start(self) -> None:
-        self._reconcile()
+        self._loop = asyncio.get_running_loop()
+        for record in await self.call(self._reconcile):
+            self._supervise(record, demand(record))
         self._loop_task = asyncio.create_task(self._admission_loop())
         self.wake()
 
     def wake(self) -> None:
-        self._wake.set()
+        """Look at the queue again (any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def cancel(self, name: str) -> None:
-        """Ask for a job to stop; its supervisor (or, if queued, the scheduler) records it."""
-        if name in self._supervisors:
-            self._supervisors[name][0].cancel()
-        elif states.short(self.store.get(name).state) == states.QUEUED:
-            self.store.mark_cancelled(name)
+        """Ask for a job to stop (any thread); its supervisor, or for a queued job the
+        scheduler, records it."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._cancel, name)
 
     async def shutdown(self) -> None:
         if self._loop_task:
             self._loop_task.cancel()
-        tasks = []
-        for supervisor, task, _ in list(self._supervisors.values()):
-            supervisor.shutdown()
-            tasks.append(task)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for supervised in list(self._supervised.values()):
+            supervised.supervisor.shutdown()
+        await asyncio.gather(*(s.task for s in self._supervised.values()), return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self._threads.shutdown)
+
+    # -- cancel ------------------------------------------------------------------------------
+    def _cancel(self, name: str) -> None:
+        supervised = self._supervised.get(name)
+        if supervised is not None:
+            supervised.supervisor.cancel()
+            return
+        self._cancel_asked.add(name)  # in case admission is taking it right now
+        asyncio.create_task(self._cancel_queued(name))
+
+    async def _cancel_queued(self, name: str) -> None:
+        if await self.call(self.store.mark_cancelled, name, (states.QUEUED,)) is not None:
+            self._cancel_asked.discard(name)
+        # Otherwise admission took it: _supervise passes the cancel on.
 
     # -- admission -----------------------------------------------------------------------------
     async def _admission_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            in_use = Resources()
+            for supervised in self._supervised.values():
+                in_use = in_use + supervised.need
             try:
-                self._admit()
+                admitted = await self.call(self._admit, in_use, len(self._supervised))
             except Exception:
                 log.exception("admission failed")
+                continue
+            for record, need in admitted:
+                self._supervise(record, need)
 
-    def _admit(self) -> None:
-        queued = [(r, demand(r)) for r in self.store.in_states([states.QUEUED], CUSTOM_JOBS)]
-        in_use = Resources()
-        for _, _, need in self._supervisors.values():
-            in_use = in_use + need
-        by_name = {record.name: (record, need) for record, need in queued}
-        chosen = admit(
-            [(r.name, need) for r, need in queued], in_use, self.capacity, len(self._supervisors)
-        )
+    def _admit(self, in_use: Resources, running: int) -> list[tuple[Record, Resources]]:
+        """In a worker thread: move the queued jobs that fit to PENDING."""
+        names = self.store.names_in_states([states.QUEUED], CUSTOM_JOBS)
+        self._demands = {name: self._demand_of(name) for name in names}
+        chosen = admit(list(self._demands.items()), in_use, self.capacity, running)
+        admitted = []
         for name in chosen:
-            record, need = by_name[name]
-            if not need.fits_in(self.capacity):
-                self._warn_oversized(record, need)
-            if self.store.mark_pending(name) is not None:
-                self._supervise(self.store.get(name), need)
+            need = self._demands.pop(name)
+            record = self.store.mark_pending(name)
+            if record is not None:
+                if not need.fits_in(self.capacity):
+                    self._warn_oversized(record, need)
+                admitted.append((record, need))
+        return admitted
+
+    def _demand_of(self, name: str) -> Resources:
+        known = self._demands.get(name)
+        return known if known is not None else demand(self.store.get(name))
 
     def _warn_oversized(self, record: Record, need: Resources) -> None:
-        logs.append_service_line(
+        joblog.append_service_line(
             self.preparer.log_path(record.id),
             f"WARNING: the job asks for {need.describe()}; this host has "
             f"{self.capacity.describe()}. It runs alone, with less than it asked for.",
@@ -108,33 +160,39 @@ class Scheduler:
 
     def _supervise(self, record: Record, need: Resources) -> None:
         supervisor = Supervisor(
-            record, self.store, self.backend, self.preparer, self.grace, self.poll
+            record, self.store, self.backend, self.preparer, self.timing, self.call
         )
         task = asyncio.create_task(supervisor.run())
-        self._supervisors[record.name] = (supervisor, task, need)
+        self._supervised[record.name] = _Supervised(supervisor, task, need, record)
+        if record.name in self._cancel_asked:
+            self._cancel_asked.discard(record.name)
+            supervisor.cancel()
         task.add_done_callback(lambda _: self._finished(record.name))
 
     def _finished(self, name: str) -> None:
-        self._supervisors.pop(name, None)
+        supervised = self._supervised.pop(name)
         for listener in self._listeners:
             try:
-                listener(name)
+                listener(supervised.record)
             except Exception:
                 log.exception("job-end listener failed for %s", name)
         self.wake()
 
     # -- recovery at start ---------------------------------------------------------------------
-    def _reconcile(self) -> None:
-        """Account for every job an earlier server left unfinished, before new work."""
+    def _reconcile(self) -> list[Record]:
+        """In a worker thread, before new work: account for every job an earlier server left
+        unfinished. Returns the jobs to reattach."""
         active = [states.PENDING, states.RUNNING, states.CANCELLING]
+        to_reattach = []
         for record in self.store.in_states(active, CUSTOM_JOBS):
-            if "handle" in (record.runtime or {}):
-                self._supervise(record, demand(record))
+            if record.handle is not None:
+                to_reattach.append(record)
             elif states.short(record.state) == states.PENDING:
                 self.store.requeue(record.name)  # nothing of it had started
             else:
                 self.store.mark_failed(
                     record.name,
-                    CODE_INTERNAL,
+                    Code.INTERNAL,
                     "The vertexd server stopped before it recorded the job's replicas.",
                 )
+        return to_reattach

@@ -2,6 +2,8 @@
 
 It prepares the launch plan, submits it, watches the replicas until the job ends, and
 stops them on cancel, timeout or server shutdown (SIGTERM, a grace period, then SIGKILL).
+The coroutine only decides and waits; every call to the store, the launch or the backend
+runs in the scheduler's worker threads (`call`), so the event loop never blocks on them.
 """
 
 from __future__ import annotations
@@ -9,24 +11,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from vertexd.backends.base import Backend, Handle, LaunchError, ReplicaStatus
-from vertexd.errors import ApiError
-from vertexd.launch.environments import BuildStopped, EnvironmentBuildError, build_stop_requested
+from vertexd.backends.handles import dump_handle, load_handle
+from vertexd.core import joblog, states
+from vertexd.core.codes import Code
+from vertexd.core.errors import ApiError
+from vertexd.launch.environments import BuildStopped, EnvironmentBuildError
+from vertexd.launch.plan import LaunchPlan
 from vertexd.launch.prepare import Preparer
 from vertexd.resources.common import duration_seconds
-from vertexd.scheduler import states
-from vertexd.store import logs
 from vertexd.store.jobs import JobStore, Record
 
 log = logging.getLogger(__name__)
 
-# google.rpc.Code values written into a job's `error`.
-CODE_FAILED, CODE_TIMEOUT, CODE_INTERNAL, CODE_UNAVAILABLE = 3, 4, 13, 14
+# The code of a job's `error` when one of its replicas failed: what Vertex reports.
+REPLICA_FAILED = Code.INVALID_ARGUMENT
 LAST_LINES = 10
 MAX_RESTARTS = 3  # whole-job restarts allowed by scheduling.restartJobOnWorkerRestart
+STOP_LOOK_SECONDS = 0.05  # while replicas shut down: how often to look, unless told
+
+Call = Callable[..., Awaitable[Any]]  # runs a blocking function off the event loop
+
+
+@dataclass(frozen=True)
+class Timing:
+    grace_seconds: float  # SIGTERM -> SIGKILL
+    poll_seconds: float  # between two looks at replicas of a backend that cannot tell
+    safety_seconds: float = 1.0  # between two looks when the backend tells of every exit
 
 
 @dataclass(frozen=True)
@@ -44,15 +61,16 @@ class Supervisor:
         store: JobStore,
         backend: Backend,
         preparer: Preparer,
-        grace_seconds: float,
-        poll_seconds: float,
+        timing: Timing,
+        call: Call,
     ) -> None:
-        self.name, self.job_id = record.name, record.id
+        self.name, self.job_id, self.trial = record.name, record.id, record.trial
         self.store, self.backend, self.preparer = store, backend, preparer
-        self.grace, self.poll = grace_seconds, poll_seconds
+        self.timing, self.call = timing, call
         self.log_path = preparer.log_path(record.id)
         self._stop_reason: str | None = None  # "cancel" or "shutdown"
-        self._stop_requested = asyncio.Event()
+        self._nudge = asyncio.Event()  # a stop request, or the backend saying "look again"
+        self._deadline: float | None = None
 
     def cancel(self) -> None:
         self._request_stop("cancel")
@@ -63,74 +81,79 @@ class Supervisor:
     def _request_stop(self, reason: str) -> None:
         if self._stop_reason != "cancel":
             self._stop_reason = reason
-        self._stop_requested.set()
+        self._nudge.set()
 
     async def run(self) -> None:
         try:
             while True:
-                handle = await self._start()
+                handle = await self.call(self._start)
                 if handle is None:
                     return
                 try:
                     outcome = await self._watch(handle)
                 finally:
-                    self.backend.cleanup(handle)
+                    await self.call(self.backend.cleanup, handle)
                 if outcome is None:  # stopped by cancel or shutdown, already recorded
                     return
-                if outcome.succeeded or not self._may_restart(outcome):
-                    self._record(outcome)
+                if outcome.succeeded or not await self.call(self._may_restart, outcome):
+                    await self.call(self._record, outcome)
                     return
-                self._restart(outcome)
+                await self.call(self._restart, outcome)
         except Exception as exc:  # a bug here must fail the job, never leave it RUNNING
             log.exception("supervisor of %s failed", self.name)
-            self.store.mark_failed(self.name, CODE_INTERNAL, f"Internal error: {exc}")
+            await self.call(
+                self.store.mark_failed, self.name, Code.INTERNAL, f"Internal error: {exc}"
+            )
 
-    # -- start ---------------------------------------------------------------------------------
-    async def _start(self) -> Handle | None:
+    # -- start (in a worker thread) --------------------------------------------------------
+    def _start(self) -> Handle | None:
         record = self.store.get(self.name)
-        runtime = record.runtime or {}
-        if "handle" in runtime:  # reattaching after a server restart
+        self._deadline = _deadline(record)
+        if record.handle is not None:  # reattaching after a server restart
             self.service_log("vertexd restarted: reattached to the job's replicas.")
             self.store.mark_running(self.name)
             if states.short(record.state) == states.CANCELLING:
-                self.cancel()
-            return dict(runtime["handle"])
-        build_stop_requested.set(lambda: self._stop_reason is not None)
+                self._stop_reason = "cancel"
+            return load_handle(record.handle)
         try:
-            plan = await asyncio.to_thread(
-                self.preparer.prepare,
+            plan = self.preparer.prepare(
                 record.id,
                 record.body["jobSpec"],
                 record.attempt,
                 self.service_log,
                 self.backend.reserve,
-                str(runtime.get("trial", {}).get("id", "")),
+                self.trial.id if self.trial else "",
+                should_stop=lambda: self._stop_reason is not None,
             )
         except BuildStopped:
             self._end_before_start()
             return None
         except (EnvironmentBuildError, LaunchError, ApiError) as exc:
-            self.service_log(str(exc))
-            self.store.mark_failed(self.name, CODE_FAILED, str(exc))
+            self._fail_to_start(str(exc))
             return None
         if self._stop_reason:
-            self.backend.release(plan.reservation)
+            self._release(plan)
             self._end_before_start()
             return None
         try:
             handle = self.backend.submit(plan)
         except LaunchError as exc:
-            self.backend.release(plan.reservation)
-            self.service_log(str(exc))
-            self.store.mark_failed(self.name, CODE_FAILED, str(exc))
+            self._release(plan)
+            self._fail_to_start(str(exc))
             return None
-        self.store.set_runtime(
-            self.name, {**runtime, "backend": self.backend.name, "handle": handle}
-        )
-        self.store.mark_running(self.name)
-        count = len(plan.replicas)
-        self.service_log(f"Started {count} replica(s) on the {self.backend.name} backend.")
+        self.store.set_handle(self.name, dump_handle(handle))
+        started = self.store.mark_running(self.name)
+        self._deadline = _deadline(started) if started else None
+        self.service_log(f"Started {len(plan.replicas)} replica(s) on the {handle.label} backend.")
         return handle
+
+    def _release(self, plan: LaunchPlan) -> None:
+        if plan.reservation is not None:
+            self.backend.release(plan.reservation)
+
+    def _fail_to_start(self, message: str) -> None:
+        self.service_log(message)
+        self.store.mark_failed(self.name, REPLICA_FAILED, message)
 
     def _end_before_start(self) -> None:
         if self._stop_reason == "cancel":
@@ -139,38 +162,57 @@ class Supervisor:
         else:
             self.store.requeue(self.name)
 
-    # -- watch ---------------------------------------------------------------------------------
+    # -- watch -----------------------------------------------------------------------------
     async def _watch(self, handle: Handle) -> Outcome | None:
         """Wait for the job's outcome; every replica is stopped when this returns."""
-        deadline = self._deadline()
-        while True:
-            if self._stop_reason:
-                await self._stop_replicas(handle)
-                self._record_stop()
-                return None
-            outcome = judge(self.backend.poll(handle))
-            if outcome is None and deadline is not None and time.time() >= deadline:
-                outcome = Outcome(False, CODE_TIMEOUT, self._timeout_message())
-            if outcome is not None:
-                await self._stop_replicas(handle)
-                return outcome
-            try:
-                await asyncio.wait_for(self._stop_requested.wait(), self.poll)
-            except TimeoutError:
-                pass
+        loop = asyncio.get_running_loop()
+        unwatch = await self.call(
+            self.backend.watch, handle, lambda: loop.call_soon_threadsafe(self._nudge.set)
+        )
+        interval = self.timing.safety_seconds if unwatch else self.timing.poll_seconds
+        try:
+            while True:
+                if self._stop_reason:
+                    await self._stop_replicas(handle)
+                    await self.call(self._record_stop)
+                    return None
+                self._nudge.clear()  # before the look, so that no news is missed after it
+                outcome = judge(await self.call(self.backend.poll, handle))
+                if outcome is None and self._deadline and time.time() >= self._deadline:
+                    outcome = Outcome(False, Code.DEADLINE_EXCEEDED, self._timeout_message())
+                if outcome is not None:
+                    await self._stop_replicas(handle)
+                    return outcome
+                await self._wait(interval)
+        finally:
+            if unwatch is not None:
+                unwatch()
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep `seconds` (never past the deadline), or until nudged."""
+        if self._deadline is not None:
+            seconds = max(0.0, min(seconds, self._deadline - time.time()))
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._nudge.wait(), seconds)
 
     async def _stop_replicas(self, handle: Handle) -> None:
-        if not any(status.running for status in self.backend.poll(handle)):
+        if not await self._any_running(handle):
             return
-        self.backend.stop(handle, force=False)
-        give_up = time.monotonic() + self.grace
+        await self.call(self.backend.stop, handle, False)
+        give_up = time.monotonic() + self.timing.grace_seconds
         while time.monotonic() < give_up:
-            if not any(status.running for status in self.backend.poll(handle)):
+            self._nudge.clear()
+            if not await self._any_running(handle):
                 return
-            await asyncio.sleep(0.05)
-        self.service_log(f"Replicas still running after {self.grace:g}s: killed.")
-        self.backend.stop(handle, force=True)
+            await self._wait(STOP_LOOK_SECONDS)
+        self.service_log(f"Replicas still running after {self.timing.grace_seconds:g}s: killed.")
+        await self.call(self.backend.stop, handle, True)
 
+    async def _any_running(self, handle: Handle) -> bool:
+        statuses: list[ReplicaStatus] = await self.call(self.backend.poll, handle)
+        return any(status.running for status in statuses)
+
+    # -- record (in a worker thread) -------------------------------------------------------
     def _record(self, outcome: Outcome) -> None:
         if outcome.succeeded:
             self.store.mark_succeeded(self.name)
@@ -193,13 +235,12 @@ class Supervisor:
         return bool(wanted) and bool(outcome.task_name) and record.attempt <= MAX_RESTARTS
 
     def _restart(self, outcome: Outcome) -> None:
-        record = self.store.get(self.name)
+        attempt = self.store.get(self.name).attempt
         self.service_log(
-            f"{outcome.message} Restarting the whole job ({record.attempt} of {MAX_RESTARTS} "
+            f"{outcome.message} Restarting the whole job ({attempt} of {MAX_RESTARTS} "
             "restarts), as scheduling.restartJobOnWorkerRestart asks."
         )
-        runtime = {k: v for k, v in (record.runtime or {}).items() if k not in ("handle",)}
-        self.store.set_runtime(self.name, runtime)
+        self.store.set_handle(self.name, None)
         self.store.mark_pending(self.name)
 
     def _record_stop(self) -> None:
@@ -209,28 +250,29 @@ class Supervisor:
             self.service_log("Job cancelled.")
         else:
             message = "The vertexd server shut down while the job was running; it was stopped."
-            self.store.mark_failed(self.name, CODE_UNAVAILABLE, message)
+            self.store.mark_failed(self.name, Code.UNAVAILABLE, message)
             self.service_log(message)
-
-    def _deadline(self) -> float | None:
-        record = self.store.get(self.name)
-        timeout = ((record.body.get("jobSpec") or {}).get("scheduling") or {}).get("timeout")
-        start = record.body.get("startTime")
-        if not timeout or not start:
-            return None
-        started = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
-        return started + duration_seconds(timeout)
 
     def _timeout_message(self) -> str:
         timeout = self.store.get(self.name).body["jobSpec"]["scheduling"]["timeout"]
         return f"The job ran longer than its scheduling.timeout of {timeout} and was stopped."
 
     def _with_last_lines(self, message: str, task_name: str) -> str:
-        lines = logs.tail_texts(self.log_path, LAST_LINES, task_name)
+        lines = joblog.tail_texts(self.log_path, LAST_LINES, task_name)
         return message + ("\nLast log lines:\n" + "\n".join(lines) if lines else "")
 
     def service_log(self, text: str) -> None:
-        logs.append_service_line(self.log_path, text)
+        joblog.append_service_line(self.log_path, text)
+
+
+def _deadline(record: Record) -> float | None:
+    """When scheduling.timeout runs out, once the job has started."""
+    timeout = ((record.body.get("jobSpec") or {}).get("scheduling") or {}).get("timeout")
+    start = record.body.get("startTime")
+    if not timeout or not start:
+        return None
+    started = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+    return started + duration_seconds(timeout)
 
 
 def judge(statuses: list[ReplicaStatus]) -> Outcome | None:
@@ -239,13 +281,13 @@ def judge(statuses: list[ReplicaStatus]) -> Outcome | None:
         if status.lost:
             detail = status.detail or "it was lost"
             message = f"The replica {status.task_name} ended without an exit code: {detail}."
-            return Outcome(False, CODE_INTERNAL, message, status.task_name)
+            return Outcome(False, Code.INTERNAL, message, status.task_name)
         if status.failed:
             message = (
                 f"The replica {status.task_name} exited with a non-zero status of "
                 f"{status.exit_code}."
             )
-            return Outcome(False, CODE_FAILED, message, status.task_name)
+            return Outcome(False, REPLICA_FAILED, message, status.task_name)
     if statuses and statuses[0].exit_code == 0:
         return Outcome(True)
     return None

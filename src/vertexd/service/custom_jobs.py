@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import random
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vertexd.errors import FailedPrecondition, InvalidArgument, NotFound
+from vertexd.core import joblog, states
+from vertexd.core.errors import FailedPrecondition, InvalidArgument, NotFound
 from vertexd.launch import executors
-from vertexd.resources.common import format_time, now
+from vertexd.resources.common import format_time, new_job_id, now
 from vertexd.resources.custom_job import OUTPUT_ONLY_FIELDS, CustomJob, CustomJobSpec
 from vertexd.resources.custom_job_rules import active_pools, unsupported_notes, validate_job_spec
 from vertexd.resources.parsing import parse_model
-from vertexd.scheduler import states
 from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
 from vertexd.service.operations import OperationService
 from vertexd.storage import check_uri
-from vertexd.store import logs
-from vertexd.store.jobs import JobStore, Record
+from vertexd.store.jobs import JobStore
 from vertexd.store.listing import ListQuery
+from vertexd.store.records import Record, TrialLink
 
 DEFAULT_DISK = {"bootDiskType": "pd-ssd", "bootDiskSizeGb": 100}
-
-
-def new_job_id() -> str:
-    """19 digits like Vertex's ids, increasing with time so ids sort by creation."""
-    return str(time.time_ns() // 1000 * 1000 + random.randrange(1000))
 
 
 class CustomJobService:
@@ -53,9 +46,9 @@ class CustomJobService:
             raise InvalidArgument("is required.", "display_name")
         validate_job_spec(job.job_spec)
         assert job.job_spec is not None
-        self._check_runnable(job.job_spec)
+        self.check_runnable(job.job_spec)
         body = job.model_copy(update=dict.fromkeys(OUTPUT_ONLY_FIELDS)).to_wire()
-        _fill_defaults(body["jobSpec"])
+        fill_defaults(body["jobSpec"])
         stamp = format_time(now())
         job_id = new_job_id()
         body.update(
@@ -66,15 +59,15 @@ class CustomJobService:
         )
         record = self.store.insert(CUSTOM_JOBS, parent, body)
         for note in unsupported_notes(job.job_spec):
-            logs.append_service_line(self.log_path(job_id), f"WARNING: {note}")
+            joblog.append_service_line(self.log_path(job_id), f"WARNING: {note}")
         self.scheduler.wake()
         return record.body
 
     def create_trial(
-        self, parent: str, job_id: str, job: dict[str, Any], runtime: dict[str, Any]
+        self, parent: str, job_id: str, job: dict[str, Any], trial: TrialLink
     ) -> dict[str, Any]:
         """A tuning job's trial. `job` (wire form) comes from the tuning job's validated
-        trialJobSpec; `runtime` is `{"trial": {"id", "tuningJob"}}`, which the launch reads."""
+        trialJobSpec; `trial` says which trial it runs (the launch reads it)."""
         stamp = format_time(now())
         body = {
             **job,
@@ -83,11 +76,11 @@ class CustomJobService:
             "createTime": stamp,
             "updateTime": stamp,
         }
-        record = self.store.insert(CUSTOM_JOBS, parent, body, runtime)
+        record = self.store.insert(CUSTOM_JOBS, parent, body, trial)
         self.scheduler.wake()
         return record.body
 
-    def _check_runnable(self, spec: CustomJobSpec) -> None:
+    def check_runnable(self, spec: CustomJobSpec) -> None:
         pools = active_pools(spec)
         for index, pool in pools:
             path = f"job_spec.worker_pool_specs[{index}]"
@@ -131,12 +124,12 @@ class CustomJobService:
         return self.operations.finished_delete(name)
 
     def log_path(self, job_id: str) -> Path:
-        return logs.job_log_path(self.jobs_dir, job_id)
+        return joblog.job_log_path(self.jobs_dir, job_id)
 
     def read_logs(self, name: str, offset: int, task_name: str | None) -> dict[str, Any]:
         record = self.get(name)
         path = self.log_path(record.id)
-        entries, next_offset = logs.read_entries(path, offset, task_name)
+        entries, next_offset = joblog.read_entries(path, offset, task_name)
         size = path.stat().st_size if path.exists() else 0
         done = states.is_terminal(record.state) and next_offset >= size
         return {"entries": entries, "nextOffset": str(next_offset), "done": done}
@@ -156,7 +149,7 @@ def _check_package(
             raise InvalidArgument(problem, f"{path}.python_package_spec.package_uris[{index}]")
 
 
-def _fill_defaults(spec: dict[str, Any]) -> None:
+def fill_defaults(spec: dict[str, Any]) -> None:
     """What Vertex answers with when a field was left out."""
     for pool in spec.get("workerPoolSpecs", []):
         if pool:

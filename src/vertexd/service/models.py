@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertexd.errors import NotFound
+from vertexd.core.errors import NotFound
 from vertexd.resources.common import format_time, now
 from vertexd.service.custom_jobs import new_job_id
 from vertexd.service.operations import OperationService

@@ -7,18 +7,19 @@ same state (through the states in between), and before SUCCEEDED it uploads the 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from vertexd.scheduler import states
+from vertexd.core import states
+from vertexd.core.codes import Code
 from vertexd.service.models import ModelService
 from vertexd.store.jobs import JobStore, Record
 
 log = logging.getLogger(__name__)
 
 PIPELINES = "trainingPipelines"
-CODE_INTERNAL = 13
 
 # The artifact URI of a finished backing job's model: a pipeline -> its backing record -> uri.
 ArtifactLocator = Callable[[dict[str, Any], Record], str | None]
@@ -47,6 +48,8 @@ class PipelineFollower:
     def __init__(self, store: JobStore, models: ModelService, locate: ArtifactLocator) -> None:
         self.store, self.models, self.locate = store, models, locate
         self._pipeline_of: dict[str, str] = {}  # backing job name -> pipeline name
+        # State changes arrive from any thread; a pipeline follows one of them at a time.
+        self._following = threading.Lock()
 
     def start(self) -> None:
         """Watch the store; catch up with backing jobs that moved while no server ran."""
@@ -59,20 +62,23 @@ class PipelineFollower:
 
     def track(self, pipeline: str, backing: str) -> None:
         self._pipeline_of[backing] = pipeline
-        found = self.store.find(backing)
-        if found is None:
-            self.store.mark_failed(pipeline, CODE_INTERNAL, f"Its backing job {backing} is gone.")
-        else:
-            self._follow(pipeline, found)
+        with self._following:
+            found = self.store.find(backing)
+            if found is None:
+                message = f"Its backing job {backing} is gone."
+                self.store.mark_failed(pipeline, Code.INTERNAL, message)
+            else:
+                self._follow(pipeline, found)
 
     def _on_state_change(self, record: Record) -> None:
         pipeline = self._pipeline_of.get(record.name)
         if pipeline is not None:
             try:
-                self._follow(pipeline, record)
+                with self._following:
+                    self._follow(pipeline, self.store.get(record.name))
             except Exception as exc:
                 log.exception("pipeline %s could not follow %s", pipeline, record.name)
-                self.store.mark_failed(pipeline, CODE_INTERNAL, f"Internal error: {exc}")
+                self.store.mark_failed(pipeline, Code.INTERNAL, f"Internal error: {exc}")
 
     def _follow(self, pipeline: str, backing: Record) -> None:
         target = states.short(backing.state)
@@ -93,7 +99,7 @@ class PipelineFollower:
         if step == states.FAILED:
             error = backing.body.get("error") or {}
             self.store.mark_failed(
-                pipeline, error.get("code", CODE_INTERNAL), error.get("message", "")
+                pipeline, error.get("code", Code.INTERNAL), error.get("message", "")
             )
         else:
             mover = {

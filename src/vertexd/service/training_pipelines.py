@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from vertexd.errors import FailedPrecondition, InvalidArgument, NotFound
+from vertexd.core import states
+from vertexd.core.errors import FailedPrecondition, InvalidArgument, NotFound
 from vertexd.resources.common import format_time, now
 from vertexd.resources.custom_job import CustomJobSpec
 from vertexd.resources.custom_job_rules import validate_job_spec
@@ -18,12 +19,12 @@ from vertexd.resources.training_pipeline import (
     TrainingPipeline,
     camel_keys,
 )
-from vertexd.scheduler import states
 from vertexd.service.custom_jobs import CustomJobService, new_job_id
 from vertexd.service.operations import OperationService
 from vertexd.service.pipeline_follower import PIPELINES, PipelineFollower
 from vertexd.store.jobs import JobStore, Record
 from vertexd.store.listing import ListQuery
+from vertexd.tuning.trials import best_trial
 
 
 class TuningJobs(Protocol):
@@ -146,21 +147,5 @@ def model_artifact_uri(pipeline: dict[str, Any], backing: Record) -> str | None:
     base = (inputs.get("baseOutputDirectory") or {}).get("outputUriPrefix")
     if not base:
         return None
-    trial = best_trial_id(backing.body)
-    return base.rstrip("/") + (f"/{trial}" if trial else "") + "/model"
-
-
-def best_trial_id(tuning_job: dict[str, Any]) -> str | None:
-    metrics = (tuning_job.get("studySpec") or {}).get("metrics") or []
-    if not metrics or not tuning_job.get("trials"):
-        return None
-    metric_id = metrics[0].get("metricId")
-    maximize = metrics[0].get("goal") in ("MAXIMIZE", 1)
-    scored = []
-    for trial in tuning_job["trials"]:
-        for metric in (trial.get("finalMeasurement") or {}).get("metrics") or []:
-            if metric.get("metricId") == metric_id and trial.get("state") == "SUCCEEDED":
-                scored.append((float(metric.get("value", 0.0)), str(trial.get("id"))))
-    if not scored:
-        return None
-    return (max(scored) if maximize else min(scored))[1]
+    trial = best_trial(backing.body)
+    return base.rstrip("/") + (f"/{trial['id']}" if trial else "") + "/model"

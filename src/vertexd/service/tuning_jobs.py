@@ -7,15 +7,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from vertexd.errors import ApiError, FailedPrecondition, InvalidArgument, NotFound
+from vertexd.core import joblog, states
+from vertexd.core.errors import ApiError, FailedPrecondition, InvalidArgument, NotFound
 from vertexd.resources.common import format_time, now
 from vertexd.resources.parsing import parse_model
 from vertexd.resources.tuning_job import OUTPUT_ONLY_FIELDS, HyperparameterTuningJob
 from vertexd.resources.tuning_job_rules import validate_tuning_job
-from vertexd.scheduler import states
-from vertexd.service.custom_jobs import CustomJobService, _fill_defaults, new_job_id
+from vertexd.service.custom_jobs import CustomJobService, fill_defaults, new_job_id
 from vertexd.service.operations import OperationService
-from vertexd.store import logs
 from vertexd.store.jobs import JobStore, Record
 from vertexd.store.listing import ListQuery
 from vertexd.tuning.controller import TUNING_JOBS, TuningController
@@ -39,9 +38,9 @@ class TuningJobService:
         validate_tuning_job(job)
         assert job.study_spec is not None and job.trial_job_spec is not None
         SearchSpace(job.study_spec)  # a grid too large to enumerate is refused here
-        self._check_runnable(job)
+        self.check_runnable(job)
         body = job.model_copy(update=dict.fromkeys(OUTPUT_ONLY_FIELDS)).to_wire()
-        _fill_defaults(body["trialJobSpec"])
+        fill_defaults(body["trialJobSpec"])
         stamp = format_time(now())
         body.update(
             name=f"{parent}/{TUNING_JOBS}/{new_job_id()}",
@@ -53,12 +52,12 @@ class TuningJobService:
         self.controller.submit(record.name)
         return self.store.get(record.name).body
 
-    def _check_runnable(self, job: HyperparameterTuningJob) -> None:
+    def check_runnable(self, job: HyperparameterTuningJob) -> None:
         """The CustomJob checks (executor images, package URIs, container engine), with the
         trial_job_spec field path."""
         assert job.trial_job_spec is not None
         try:
-            self.custom_jobs._check_runnable(job.trial_job_spec)
+            self.custom_jobs.check_runnable(job.trial_job_spec)
         except ApiError as exc:
             message = exc.message.replace("job_spec.", "trial_job_spec.", 1)
             if isinstance(exc, InvalidArgument):
@@ -104,8 +103,8 @@ class TuningJobService:
     def read_logs(self, name: str, offset: int, task_name: str | None) -> dict[str, Any]:
         """The job's own log: vertexd's lines about its trials (a vertexd extension)."""
         record = self.get(name)
-        path = logs.job_log_path(self.jobs_dir, record.id)
-        entries, next_offset = logs.read_entries(path, offset, task_name)
+        path = joblog.job_log_path(self.jobs_dir, record.id)
+        entries, next_offset = joblog.read_entries(path, offset, task_name)
         size = path.stat().st_size if path.exists() else 0
         done = states.is_terminal(record.state) and next_offset >= size
         return {"entries": entries, "nextOffset": str(next_offset), "done": done}

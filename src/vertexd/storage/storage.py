@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from vertexd.errors import FailedPrecondition, InvalidArgument
+from vertexd.core.errors import FailedPrecondition, InvalidArgument
 from vertexd.storage.uris import check_uri, split_bucket, split_uri
 
 Mode = Literal["local", "gcs"]

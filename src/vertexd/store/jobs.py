@@ -1,52 +1,40 @@
 """Queries over stored resources, and the named state transitions.
 
-Each transition checks the state machine (`scheduler.states`) inside one transaction,
-so a terminal state can never be left even if two callers race.
+Every write of a resource's state or body is a compare-and-set: it reads the row, computes
+the new one, and writes it with `UPDATE ... WHERE name = :name AND revision = :seen` (state
+changes also `AND state = :seen_state`), checking that exactly one row changed. When another
+writer got there first, the change is computed again from what it wrote, or refused when the
+state machine no longer allows it. So two writers can never both pass the same check, a
+terminal state is never left, and no update is lost, on SQLite and PostgreSQL alike.
+
+Who writes what (one owner per part): a CustomJob's state and `handle` are written by the
+scheduler (admission, and the job's supervisor); a tuning job's state, `trials[]` and
+`progress` by the tuning controller; a pipeline's state and body by the pipeline follower.
+The services only insert and delete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+import copy
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from vertexd.errors import NotFound
+from vertexd.core import states
+from vertexd.core.errors import NotFound
 from vertexd.resources.common import format_time, now
-from vertexd.scheduler import states
 from vertexd.store.listing import ListQuery, where_clauses
+from vertexd.store.records import Record, TrialLink, record_of
 from vertexd.store.tables import labels, operations, resources
 
-
-@dataclass(frozen=True)
-class Record:
-    name: str
-    kind: str
-    parent: str
-    state: str
-    body: dict[str, Any]
-    runtime: dict[str, Any] | None
-    attempt: int
-    create_time: datetime
-
-    @property
-    def id(self) -> str:
-        return self.name.rsplit("/", 1)[-1]
+# A compare-and-set that loses this many times in a row is a bug, not contention.
+MAX_RACES = 100
 
 
-def _record(row: Any) -> Record:
-    return Record(
-        name=row.name,
-        kind=row.kind,
-        parent=row.parent,
-        state=row.state,
-        body=row.body,
-        runtime=row.runtime,
-        attempt=row.attempt,
-        create_time=row.create_time,
-    )
+class StoreConflict(RuntimeError):
+    """An update kept losing its compare-and-set."""
 
 
 class JobStore:
@@ -56,45 +44,43 @@ class JobStore:
 
     # -- create / read / delete -------------------------------------------------
     def insert(
-        self, kind: str, parent: str, body: dict[str, Any], runtime: dict[str, Any] | None = None
+        self, kind: str, parent: str, body: dict[str, Any], trial: TrialLink | None = None
     ) -> Record:
-        """Store a new resource; `runtime` is for the service (a trial's `{"trial": ...}`)."""
+        """Store a new resource (`trial`: the trial a CustomJob runs for)."""
         created = now()
+        values = {
+            "name": body["name"],
+            "kind": kind,
+            "parent": parent,
+            "display_name": body.get("displayName", ""),
+            "state": body.get("state", ""),
+            "create_time": created,
+            "update_time": created,
+            "body": body,
+            "attempt": 0,
+            "revision": 0,
+            "trial": trial.to_json() if trial else None,
+        }
+        label_rows = [
+            {"resource_name": body["name"], "key": k, "value": v}
+            for k, v in (body.get("labels") or {}).items()
+        ]
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(resources).values(
-                    name=body["name"],
-                    kind=kind,
-                    parent=parent,
-                    display_name=body.get("displayName", ""),
-                    state=body.get("state", ""),
-                    create_time=created,
-                    update_time=created,
-                    body=body,
-                    runtime=runtime,
-                    attempt=0,
-                )
-            )
-            label_rows = [
-                {"resource_name": body["name"], "key": k, "value": v}
-                for k, v in (body.get("labels") or {}).items()
-            ]
+            conn.execute(insert(resources).values(values))
             if label_rows:
                 conn.execute(insert(labels), label_rows)
-        return self.get(body["name"])
+        return Record(body["name"], kind, parent, values["state"], body, 0, 0, created, trial=trial)
 
     def get(self, name: str) -> Record:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(resources).where(resources.c.name == name)).first()
-        if row is None:
+        found = self.find(name)
+        if found is None:
             raise NotFound(f'The resource "{name}" was not found.')
-        return _record(row)
+        return found
 
     def find(self, name: str) -> Record | None:
-        try:
-            return self.get(name)
-        except NotFound:
-            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(resources).where(resources.c.name == name)).first()
+        return None if row is None else record_of(row)
 
     def list_page(self, kind: str, parent: str, query: ListQuery) -> tuple[list[Record], bool]:
         """One page of records, and whether more follow."""
@@ -104,7 +90,7 @@ class JobStore:
         stmt = stmt.order_by(*query.order_by_columns()).offset(query.offset).limit(query.limit + 1)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        return [_record(r) for r in rows[: query.limit]], len(rows) > query.limit
+        return [record_of(r) for r in rows[: query.limit]], len(rows) > query.limit
 
     def count(self, kind: str) -> int:
         with self.engine.connect() as conn:
@@ -113,39 +99,53 @@ class JobStore:
             )
 
     def in_states(self, short_states: Iterable[str], kind: str | None = None) -> list[Record]:
-        wanted = set(short_states)
-        stmt = select(resources).order_by(resources.c.create_time)
+        """Every record in one of the states, oldest first."""
+        stmt = select(resources).where(_state_in(set(short_states)))
         if kind:
             stmt = stmt.where(resources.c.kind == kind)
         with self.engine.connect() as conn:
-            rows = conn.execute(stmt.where(_state_in(wanted))).all()
-        return [_record(r) for r in rows]
+            rows = conn.execute(stmt.order_by(resources.c.create_time)).all()
+        return [record_of(r) for r in rows]
+
+    def names_in_states(self, short_states: Iterable[str], kind: str) -> list[str]:
+        """The names only, oldest first: what admission reads after every state change."""
+        stmt = select(resources.c.name).where(
+            resources.c.kind == kind, _state_in(set(short_states))
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt.order_by(resources.c.create_time)).scalars())
 
     def delete(self, name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(labels).where(labels.c.resource_name == name))
             conn.execute(delete(resources).where(resources.c.name == name))
 
-    # -- body updates that are not state changes ------------------------------------
-    def update_body(self, name: str, change: Callable[[dict[str, Any]], None]) -> Record:
-        with self.engine.begin() as conn:
-            row = conn.execute(select(resources).where(resources.c.name == name)).first()
-            if row is None:
-                raise NotFound(f'The resource "{name}" was not found.')
-            body = dict(row.body)
+    # -- writes that are not state changes -----------------------------------------------
+    def update_body(self, name: str, change: Callable[[dict[str, Any]], object]) -> Record:
+        """Apply `change` to a copy of the body and store it (compare-and-set). `change` runs
+        again on the newer body when another writer won, so it must only depend on its
+        argument."""
+        for _ in range(MAX_RACES):
+            seen = self.get(name)
+            body = copy.deepcopy(seen.body)
             change(body)
             stamp = now()
             body["updateTime"] = format_time(stamp)
-            conn.execute(
-                update(resources)
-                .where(resources.c.name == name)
-                .values(body=body, update_time=stamp)
-            )
-        return self.get(name)
+            if self._swap(seen, body=body, update_time=stamp):
+                return replace(seen, body=body, revision=seen.revision + 1)
+        raise StoreConflict(f"The update of {name} kept losing to other writers.")
 
-    def set_runtime(self, name: str, runtime: dict[str, Any] | None) -> None:
+    def set_handle(self, name: str, handle: dict[str, Any] | None) -> None:
+        """What the backend started for the job (its supervisor is the only writer)."""
+        self._set(name, handle=handle)
+
+    def set_progress(self, name: str, progress: dict[str, Any]) -> None:
+        """A tuning job's bookkeeping (the tuning controller is the only writer)."""
+        self._set(name, progress=progress)
+
+    def _set(self, name: str, **values: Any) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(resources).where(resources.c.name == name).values(runtime=runtime))
+            conn.execute(update(resources).where(resources.c.name == name).values(**values))
 
     # -- named transitions ---------------------------------------------------------------
     def mark_pending(self, name: str) -> Record | None:
@@ -166,10 +166,10 @@ class JobStore:
     def mark_cancelling(self, name: str) -> Record | None:
         return self._move(name, states.CANCELLING)
 
-    def mark_cancelled(self, name: str) -> Record | None:
-        return self._move(
-            name, states.CANCELLED, end=True, error={"code": 1, "message": "CANCELED"}
-        )
+    def mark_cancelled(self, name: str, only_from: Collection[str] = ()) -> Record | None:
+        """CANCELLED; with `only_from` (short states), only when the job is in one of them."""
+        error = {"code": 1, "message": "CANCELED"}
+        return self._move(name, states.CANCELLED, end=True, error=error, only_from=only_from)
 
     def _move(
         self,
@@ -179,38 +179,53 @@ class JobStore:
         start: bool = False,
         end: bool = False,
         error: dict[str, Any] | None = None,
+        only_from: Collection[str] = (),
     ) -> Record | None:
-        """Move to `target` if the machine allows it; None (and no write) if not."""
-        with self.engine.begin() as conn:
-            row = conn.execute(select(resources).where(resources.c.name == name)).first()
-            if row is None or not states.can_move(row.state, target):
+        """Move to `target` if the state machine allows it from the state the row is in now;
+        None (and no write) if it does not. Observers hear of every move that was made."""
+        for _ in range(MAX_RACES):
+            seen = self.find(name)
+            if seen is None or not states.can_move(seen.state, target):
                 return None
-            full_state = _full_state(row.state, target)
-            stamp = now()
-            body = dict(row.body)
-            body["state"] = full_state
-            body["updateTime"] = format_time(stamp)
+            if only_from and states.short(seen.state) not in only_from:
+                return None
+            full_state, stamp = states.full_name(seen.state, target), now()
+            body = {**seen.body, "state": full_state, "updateTime": format_time(stamp)}
             if start and "startTime" not in body:
                 body["startTime"] = format_time(stamp)
             if end:
                 body["endTime"] = format_time(stamp)
             if error is not None:
                 body["error"] = error
-            attempt = row.attempt + (1 if target == states.PENDING else 0)
-            conn.execute(
-                update(resources)
-                .where(resources.c.name == name)
-                .values(state=full_state, body=body, update_time=stamp, attempt=attempt)
+            attempt = seen.attempt + (1 if target == states.PENDING else 0)
+            values = {"state": full_state, "body": body, "update_time": stamp, "attempt": attempt}
+            if self._swap(seen, **values):
+                moved = replace(
+                    seen, state=full_state, body=body, attempt=attempt, revision=seen.revision + 1
+                )
+                for observer in self._observers:
+                    observer(moved)
+                return moved
+        raise StoreConflict(f"The move of {name} to {target} kept losing to other writers.")
+
+    def _swap(self, seen: Record, **values: Any) -> bool:
+        """Write `values` only if the row is still as `seen` (the compare-and-set)."""
+        stmt = (
+            update(resources)
+            .where(
+                resources.c.name == seen.name,
+                resources.c.revision == seen.revision,
+                resources.c.state == seen.state,
             )
-        record = self.get(name)
-        for observer in self._observers:
-            observer(record)
-        return record
+            .values(**values, revision=seen.revision + 1)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
 
     def observe(self, on_state_change: Callable[[Record], None]) -> None:
         """Call `on_state_change(record)` after every state transition (any kind of resource),
         in the thread that made it. Resources that follow another (a pipeline follows its
-        backing job) use this; keep observers short."""
+        backing job) use this; keep observers short and thread-safe."""
         self._observers.append(on_state_change)
 
     # -- operations (long-running operation records) -------------------------------------
@@ -228,12 +243,5 @@ class JobStore:
         return dict(row.body)
 
 
-def _full_state(current: str, target_short: str) -> str:
-    prefix = current.split("_STATE_", 1)[0] if "_STATE_" in current else "JOB"
-    return f"{prefix}_STATE_{target_short}"
-
-
 def _state_in(short_states: set[str]) -> Any:
-    return resources.c.state.in_(
-        [f"{p}_STATE_{s}" for p in ("JOB", "PIPELINE") for s in short_states]
-    )
+    return resources.c.state.in_([f"{p}_STATE_{s}" for p in states.PREFIXES for s in short_states])

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, not_, or_, select
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 from vertexd.store.tables import labels, resources
 
 DEFAULT_PAGE_SIZE = 100

@@ -1,5 +1,6 @@
 """The tables. The full resource lives in `body` (its wire form); columns beside it are
-the parts that lists filter and sort on. Changes here need an Alembic revision."""
+the parts that lists filter and sort on, and the parts of a job that are not the resource.
+Changes here need an Alembic revision."""
 
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ resources = Table(
     Column("create_time", DateTime(timezone=True), nullable=False),
     Column("update_time", DateTime(timezone=True), nullable=False),
     Column("body", JSON, nullable=False),
-    # What the backend needs to find a running job again after a restart (pids, container ids).
-    Column("runtime", JSON, nullable=True),
     Column("attempt", Integer, nullable=False, default=0),
+    # Bumped by every write of state or body: the compare-and-set of the store's updates.
+    Column("revision", Integer, nullable=False, default=0),
+    # Parts of a job beside its resource, one owner each (see jobs.py):
+    # what the backend started (the supervisor), the trial it runs (written at creation),
+    # and a tuning job's bookkeeping (the tuning controller).
+    Column("handle", JSON, nullable=True),
+    Column("trial", JSON, nullable=True),
+    Column("progress", JSON, nullable=True),
     Index("ix_resources_kind_parent_created", "kind", "parent", "create_time"),
     Index("ix_resources_state", "state"),
 )

@@ -1,12 +1,11 @@
 """The tuning controller: one task drives every active tuning job, one step at a time.
 
 A step runs in a worker thread (Optuna's samplers may think for a while; the API must not
-wait for them) and is the only writer of tuning jobs. It wakes when a CustomJob's supervisor
-ends (a scheduler listener), when a job is created or cancelled, and every `poll_seconds` to
-read running trials' metric files. What touches the scheduler (queueing a trial's CustomJob,
-cancelling one) is sent back to the event loop. At start every unfinished tuning job is
-reloaded from the store, after the scheduler has reattached the trials' CustomJobs, so a
-restart (even `kill -9`) loses no tuning job.
+wait for them) and is the only writer of tuning jobs. It wakes when a trial's CustomJob
+ends, when a job is created or cancelled, and every `poll_seconds` to read running trials'
+metric files. At start every unfinished tuning job is reloaded from the store, after the
+scheduler has reattached the trials' CustomJobs, so a restart (even `kill -9`) loses no
+tuning job.
 """
 
 from __future__ import annotations
@@ -15,52 +14,51 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
-from vertexd.scheduler import states
-from vertexd.scheduler.scheduler import Scheduler
-from vertexd.scheduler.supervisor import CODE_INTERNAL
-from vertexd.service.custom_jobs import CustomJobService, new_job_id
+from vertexd.core import states
+from vertexd.core.codes import Code
+from vertexd.resources.common import new_job_id
 from vertexd.store.jobs import JobStore
 from vertexd.tuning.run import Deps, TuningRun
+from vertexd.tuning.trial_jobs import TrialJobs
+from vertexd.tuning.trials import RUNNING_STATES
 
 log = logging.getLogger(__name__)
 
 TUNING_JOBS = "hyperparameterTuningJobs"
 POLL_SECONDS = 0.2
-T = TypeVar("T")
 
 
 class TuningController:
     def __init__(
         self,
         store: JobStore,
-        scheduler: Scheduler,
-        custom_jobs: CustomJobService,
+        jobs: TrialJobs,
         jobs_dir: Path,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        self.store, self.scheduler, self.custom_jobs = store, scheduler, custom_jobs
+        self.store, self.jobs = store, jobs
         self.poll = poll_seconds
-        self.deps = Deps(store, jobs_dir, self._create_job, self._cancel_job, new_job_id)
+        self.deps = Deps(store, jobs_dir, jobs, new_job_id)
         self._runs: dict[str, TuningRun] = {}  # touched by steps only
-        self._to_load: list[str] = []
+        self._to_load: list[str] = []  # appended from any thread, taken by the loop
         self._to_cancel: list[str] = []
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
-        scheduler.add_listener(self._on_job_end)
+        jobs.on_end(self._wake.set)
 
     async def start(self) -> None:
         """Reload unfinished tuning jobs; call after the scheduler has started."""
         self._loop = asyncio.get_running_loop()
         unfinished = [states.QUEUED, states.PENDING, states.RUNNING, states.CANCELLING]
-        self._to_load += [r.name for r in self.store.in_states(unfinished, TUNING_JOBS)]
+        records = await asyncio.to_thread(self.store.in_states, unfinished, TUNING_JOBS)
+        self._to_load += [r.name for r in records]
         self._task = asyncio.create_task(self._run_steps())
 
     async def shutdown(self) -> None:
-        """Finish the step under way (its scheduler calls need the scheduler), then stop."""
+        """Finish the step under way, then stop."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
@@ -68,18 +66,18 @@ class TuningController:
             self._task = None
 
     def submit(self, name: str) -> None:
-        """A tuning job was stored: start it."""
+        """A tuning job was stored: start it (any thread)."""
         self._to_load.append(name)
-        self._wake.set()
+        self._nudge()
 
     def cancel(self, name: str) -> None:
+        """Any thread."""
         self._to_cancel.append(name)
-        self._wake.set()
+        self._nudge()
 
-    def _on_job_end(self, job_name: str) -> None:
-        record = self.store.find(job_name)
-        if record is not None and "trial" in (record.runtime or {}):
-            self._wake.set()
+    def _nudge(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     # -- the steps -------------------------------------------------------------------------------
     async def _run_steps(self) -> None:
@@ -118,7 +116,7 @@ class TuningController:
             run = TuningRun(record, self.deps)
         except Exception as exc:  # a job we cannot even load must end, not hang RUNNING
             log.exception("could not load tuning job %s", name)
-            self.store.mark_failed(name, CODE_INTERNAL, f"Internal error: {exc}")
+            self.store.mark_failed(name, Code.INTERNAL, f"Internal error: {exc}")
             return None
         self._runs[name] = run
         return run
@@ -128,27 +126,8 @@ class TuningController:
             action()
         except Exception as exc:  # a bug in one job fails that job, never the controller
             log.exception("tuning job %s failed", run.name)
-            self.store.mark_failed(run.name, CODE_INTERNAL, f"Internal error: {exc}")
+            self.store.mark_failed(run.name, Code.INTERNAL, f"Internal error: {exc}")
             run.done = True
             for trial in self.store.get(run.name).body.get("trials", []):
-                if trial.get("state") in ("ACTIVE", "STOPPING"):
-                    self._cancel_job(trial["customJob"])
-
-    # -- calls that must run on the event loop ---------------------------------------------------
-    def _on_loop(self, call: Callable[[], T]) -> T:
-        assert self._loop is not None
-
-        async def run() -> T:
-            return call()
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
-
-    def _create_job(
-        self, parent: str, job_id: str, body: dict[str, Any], runtime: dict[str, Any]
-    ) -> None:
-        self._on_loop(lambda: self.custom_jobs.create_trial(parent, job_id, body, runtime))
-
-    def _cancel_job(self, name: str) -> None:
-        record = self.store.find(name)
-        if record is not None and not states.is_terminal(record.state):
-            self._on_loop(lambda: self.scheduler.cancel(name))
+                if trial.get("state") in RUNNING_STATES:
+                    self.jobs.stop(trial["customJob"])

@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from vertexd.resources.tuning_job import GoalType, StudySpec
 from vertexd.tuning import optuna_map
 from vertexd.tuning.metrics import metric_value, optuna_step
-from vertexd.tuning.space import SearchSpace
+from vertexd.tuning.space import GRID_PARAM, SearchSpace
 
 # How a stored trial is told to Optuna.
 PRUNED, FAILED, COMPLETE = TrialState.PRUNED, TrialState.FAIL, TrialState.COMPLETE
@@ -35,13 +35,12 @@ class Engine:
         """Add a stored trial; `outcome` None means it is still running."""
         values = {p["parameterId"]: p["value"] for p in trial.get("parameters", [])}
         intermediate = self._intermediate(trial.get("measurements", []))
-        final = metric_value(trial.get("finalMeasurement") or {}, self.metric)
-        number = optuna_map.restore_trial(
-            self.study, self.space, values, outcome or TrialState.RUNNING, intermediate, final
-        )
         if outcome is None:
-            frozen = self.study.trials[number]
-            self._live[trial["id"]] = optuna.Trial(self.study, frozen._trial_id)
+            live = optuna_map.resume_trial(self.study, self.space, values, intermediate)
+            self._live[trial["id"]] = live
+            return
+        final = metric_value(trial.get("finalMeasurement") or {}, self.metric)
+        optuna_map.restore_trial(self.study, self.space, values, outcome, intermediate, final)
 
     # -- the search ------------------------------------------------------------------------------
     def capacity(self) -> int:
@@ -50,6 +49,10 @@ class Engine:
         return len(self.space.grid) if self.space.grid is not None else 2**31
 
     def ask(self, trial_id: str) -> dict[str, Any]:
+        if self.space.grid is not None:  # each grid trial: the first point nobody has taken
+            taken = {t.params.get(GRID_PARAM) for t in self.study.trials}
+            point = next(i for i in range(len(self.space.grid)) if i not in taken)
+            self.study.enqueue_trial({GRID_PARAM: point})
         trial = self.study.ask()
         self._live[trial_id] = trial
         return self.space.suggest(trial)

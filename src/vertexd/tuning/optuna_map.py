@@ -4,7 +4,7 @@
 | ----------------------------------- | ------------------------------------------------------- |
 | algorithm unspecified (Bayesian)    | GPSampler (torch installed, no conditional parameters), |
 |                                     | else TPESampler(multivariate, group, constant_liar)     |
-| GRID_SEARCH                         | GridSampler over the enumerated grid                    |
+| GRID_SEARCH                         | the next untaken grid point, enqueued as fixed params   |
 | RANDOM_SEARCH                       | RandomSampler                                           |
 | medianAutomatedStoppingSpec         | MedianPruner                                            |
 | decayCurveStoppingSpec              | PatientPruner(MedianPruner, patience=2)                 |
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import optuna
@@ -28,12 +27,12 @@ from optuna.pruners import (
     PatientPruner,
     PercentilePruner,
 )
-from optuna.samplers import BaseSampler, GPSampler, GridSampler, RandomSampler, TPESampler
+from optuna.samplers import BaseSampler, GPSampler, RandomSampler, TPESampler
 from optuna.study import Study
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 from vertexd.resources.tuning_job import Algorithm, GoalType, StudySpec
-from vertexd.tuning.space import GRID_PARAM, SearchSpace
+from vertexd.tuning.space import SearchSpace
 
 # Completed trials needed before a pruner may stop another trial (Optuna's own default).
 STARTUP_TRIALS = 5
@@ -45,20 +44,6 @@ CONVEX_PERCENTILE = 75.0
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class AskTellGridSampler(GridSampler):
-    """GridSampler calls `study.stop()` once the grid is used up, which only works inside
-    `study.optimize`; with ask-and-tell the controller asks `is_exhausted` instead."""
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        return None
-
-
 def direction(spec: StudySpec) -> Literal["minimize", "maximize"]:
     goal = (spec.metrics or [])[0].goal
     return "minimize" if goal == GoalType.MINIMIZE else "maximize"
@@ -68,8 +53,7 @@ def make_sampler(spec: StudySpec, space: SearchSpace) -> BaseSampler:
     if spec.algorithm == Algorithm.RANDOM_SEARCH:
         return RandomSampler()
     if spec.algorithm == Algorithm.GRID_SEARCH:
-        assert space.grid is not None
-        return AskTellGridSampler({GRID_PARAM: list(range(len(space.grid)))})
+        return RandomSampler()  # never asked: every grid trial comes enqueued (engine.ask)
     if gp_available() and not has_conditionals(spec):
         return _gp_sampler()
     with warnings.catch_warnings():
@@ -96,11 +80,12 @@ def _gp_sampler() -> BaseSampler:
     return GPSampler()
 
 
-def describe_sampler(sampler: BaseSampler) -> str:
+def describe_sampler(sampler: BaseSampler, space: SearchSpace) -> str:
+    if space.grid is not None:
+        return f"grid search over {len(space.grid)} points, each trial the next untaken one"
     kinds = {
         GPSampler: "Bayesian optimization with a Gaussian process (Optuna GPSampler)",
         TPESampler: "Bayesian optimization with TPE (Optuna TPESampler)",
-        GridSampler: "grid search (Optuna GridSampler)",
         RandomSampler: "random search (Optuna RandomSampler)",
     }
     return next((text for kind, text in kinds.items() if isinstance(sampler, kind)), "?")
@@ -147,13 +132,9 @@ def restore_trial(
     state: TrialState,
     intermediate: dict[int, float],
     final: float | None = None,
-) -> int:
-    """Add a stored trial to the study; returns its Optuna trial number."""
+) -> None:
+    """Add a finished stored trial to the study."""
     params = space.optuna_params(values)
-    system_attrs: dict[str, Any] = {}
-    if isinstance(study.sampler, GridSampler):
-        # What GridSampler records on the trials it hands out, so it skips this point.
-        system_attrs = {"search_space": study.sampler._search_space, "grid_id": params[GRID_PARAM]}
     study.add_trial(
         optuna.trial.create_trial(
             params=params,
@@ -161,7 +142,18 @@ def restore_trial(
             value=final if state == TrialState.COMPLETE else None,
             intermediate_values=intermediate,
             state=state,
-            system_attrs=system_attrs,
         )
     )
-    return len(study.trials) - 1
+
+
+def resume_trial(
+    study: Study, space: SearchSpace, values: dict[str, Any], intermediate: dict[int, float]
+) -> optuna.Trial:
+    """A stored trial that still runs, as a live trial of the study (enqueued with its own
+    parameters, then asked for), with what it has reported so far."""
+    study.enqueue_trial(space.optuna_params(values))
+    trial = study.ask()
+    space.suggest(trial)
+    for step, value in sorted(intermediate.items()):
+        trial.report(value, step)
+    return trial

@@ -2,7 +2,7 @@
 records how each trial ended, and ends the job. The controller drives it; nothing else
 writes the job's state or its `trials[]`.
 
-Bookkeeping that is not part of the resource lives in the record's `runtime`:
+Bookkeeping that is not part of the resource lives in the record's `progress`:
 `reported` (trial id -> timestamp of the last hypertune report read), `failed` and `stopped`
 (trial ids whose CustomJob failed / that were stopped early) and `ending` (the error the job
 ends with once its running trials have stopped).
@@ -17,21 +17,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vertexd.errors import ApiError
+from vertexd.core import joblog, states
+from vertexd.core.codes import Code
+from vertexd.core.errors import ApiError
 from vertexd.resources.tuning_job import HyperparameterTuningJob
-from vertexd.scheduler import states
-from vertexd.scheduler.supervisor import CODE_FAILED, CODE_UNAVAILABLE
-from vertexd.store import logs
-from vertexd.store.jobs import JobStore, Record
+from vertexd.store.jobs import JobStore
+from vertexd.store.records import Record, TrialLink
 from vertexd.tuning import trials as T
 from vertexd.tuning.engine import COMPLETE, FAILED, PRUNED, Engine
 from vertexd.tuning.metrics import add_reports, metrics_file, read_reports, select_final
 from vertexd.tuning.optuna_map import describe_sampler
-from vertexd.tuning.trials import trial_args
+from vertexd.tuning.trial_jobs import TrialJobs
+from vertexd.tuning.trials import TrialState, trial_args
 
 log = logging.getLogger(__name__)
 
-CreateJob = Callable[[str, str, dict[str, Any], dict[str, Any]], None]
+# The error code of a trial's CustomJob that the server's shutdown stopped: run it again.
+SHUT_DOWN = Code.UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,7 @@ class Deps:
 
     store: JobStore
     jobs_dir: Path
-    create_job: CreateJob  # (parent, job id, CustomJob body, runtime) -> the job is queued
-    cancel_job: Callable[[str], None]  # ask the scheduler to stop a CustomJob
+    jobs: TrialJobs  # runs each trial as a CustomJob
     new_id: Callable[[], str]
 
 
@@ -53,8 +54,8 @@ class TuningRun:
         assert self.job.study_spec is not None
         self.spec = self.job.study_spec
         self.metric_ids = [m.metric_id or "" for m in self.spec.metrics or []]
-        self.runtime: dict[str, Any] = {"reported": {}, "failed": [], "stopped": []}
-        self.runtime.update(record.runtime or {})
+        self.progress: dict[str, Any] = {"reported": {}, "failed": [], "stopped": []}
+        self.progress.update(record.progress or {})
         self.engine = Engine(self.spec)
         self.done = False
         for trial in record.body.get("trials", []):
@@ -63,8 +64,8 @@ class TuningRun:
     def _stored_outcome(self, trial: dict[str, Any]) -> Any:
         if trial["state"] in T.RUNNING_STATES:
             return None
-        if trial["state"] == "SUCCEEDED":
-            return PRUNED if trial["id"] in self.runtime["stopped"] else COMPLETE
+        if trial["state"] == TrialState.SUCCEEDED:
+            return PRUNED if trial["id"] in self.progress["stopped"] else COMPLETE
         return FAILED
 
     # -- driven by the controller --------------------------------------------------------------
@@ -95,9 +96,9 @@ class TuningRun:
             self.done = True
             return
         running = T.running(record.body)
-        if states.short(record.state) == states.CANCELLING or "ending" in self.runtime:
+        if states.short(record.state) == states.CANCELLING or "ending" in self.progress:
             for trial in running:
-                if trial["state"] == "ACTIVE":
+                if trial["state"] == TrialState.ACTIVE:
                     self._stop(trial, "the tuning job is ending")
             if not running:
                 self._end_stopped(record)
@@ -106,7 +107,7 @@ class TuningRun:
         room = (self.job.parallel_trial_count or 1) - len(running)
         allowed = min(self.job.max_trial_count or 1, self.engine.capacity())
         for number in range(started + 1, min(allowed, started + room) + 1):
-            if "ending" in self.runtime:
+            if "ending" in self.progress:
                 break
             self._launch(str(number))
         if not running and started >= allowed:
@@ -119,7 +120,9 @@ class TuningRun:
         if states.short(self.store.get(self.name).state) == states.PENDING:
             self.store.mark_running(self.name)
         if trial_id == "1":
-            self.service_log(f"Search: {describe_sampler(self.engine.study.sampler)}.")
+            self.service_log(
+                f"Search: {describe_sampler(self.engine.study.sampler, self.engine.space)}."
+            )
         values = self.engine.ask(trial_id)
         job_name = f"{self.parent}/customJobs/{self.deps.new_id()}"
         self._update(
@@ -132,19 +135,13 @@ class TuningRun:
     def _create_job(self, trial_id: str, values: dict[str, Any], job_name: str) -> None:
         body = self.store.get(self.name).body
         custom_job = T.trial_custom_job(self.job, body, trial_id, values)
-        runtime = {"trial": {"id": trial_id, "tuningJob": self.name}}
+        link = TrialLink(trial_id, self.name)
         try:
-            self.deps.create_job(self.parent, T.job_id_of(job_name), custom_job, runtime)
+            self.deps.jobs.start(self.parent, T.job_id_of(job_name), custom_job, link)
         except ApiError as exc:
             self.service_log(f"Trial {trial_id} could not start: {exc.message}")
-            self._record_end(
-                trial_id,
-                "INFEASIBLE",
-                None,
-                f"The trial could not start: {exc.message}",
-                FAILED,
-                failed=True,
-            )
+            reason = f"The trial could not start: {exc.message}"
+            self._record_end(trial_id, TrialState.INFEASIBLE, None, reason, FAILED, failed=True)
             return
         args = " ".join(trial_args(values))
         self.service_log(f"Trial {trial_id} started as CustomJob {T.job_id_of(job_name)}: {args}")
@@ -161,7 +158,7 @@ class TuningRun:
     def _collect(self, trial: dict[str, Any], job: Record) -> None:
         """New hypertune reports -> measurements; Optuna's pruner may stop the trial."""
         trial_id = trial["id"]
-        after = float(self.runtime["reported"].get(trial_id, 0.0))
+        after = float(self.progress["reported"].get(trial_id, 0.0))
         reports = read_reports(metrics_file(self.deps.jobs_dir, job.id), self.metric_ids, after)
         if not reports:
             return
@@ -171,27 +168,27 @@ class TuningRun:
                 T.find(b, trial_id).setdefault("measurements", []), reports, start
             )
         )
-        self.runtime["reported"][trial_id] = reports[-1].timestamp
-        self._save_runtime()
+        self.progress["reported"][trial_id] = reports[-1].timestamp
+        self._save_progress()
         measurements = T.find(body, trial_id)["measurements"]
-        if self.engine.report(trial_id, measurements) and trial["state"] == "ACTIVE":
+        if self.engine.report(trial_id, measurements) and trial["state"] == TrialState.ACTIVE:
             if not states.is_terminal(job.state):
                 self._stop(T.find(body, trial_id), "the automated stopping rule stopped it early")
-                self.runtime["stopped"].append(trial_id)
-                self._save_runtime()
+                self.progress["stopped"].append(trial_id)
+                self._save_progress()
 
     def _stop(self, trial: dict[str, Any], why: str) -> None:
         trial_id = trial["id"]
-        self._update(lambda body: T.find(body, trial_id).update(state="STOPPING"))
+        self._update(lambda body: T.stop(T.find(body, trial_id)))
         self.service_log(f"Trial {trial_id}: stopping, {why}.")
-        self.deps.cancel_job(trial["customJob"])
+        self.deps.jobs.stop(trial["customJob"])
 
     def _job_ended(self, trial_id: str, job: Record) -> None:
         trial = T.find(self.store.get(self.name).body, trial_id)
         error = job.body.get("error") or {}
         end = states.short(job.state)
-        if end == states.FAILED and error.get("code") == CODE_UNAVAILABLE:
-            if trial["state"] == "ACTIVE":
+        if end == states.FAILED and error.get("code") == SHUT_DOWN:
+            if trial["state"] == TrialState.ACTIVE:
                 self._rerun(trial)  # the server shut down under it: not the trial's fault
                 return
         final = select_final(
@@ -203,31 +200,21 @@ class TuningRun:
         metric = self.metric_ids[0]
         if end == states.SUCCEEDED:
             reason = f'The trial succeeded without reporting the metric "{metric}".'
-            self._record_end(
-                trial_id,
-                "SUCCEEDED" if final else "INFEASIBLE",
-                final,
-                reason,
-                COMPLETE if final else FAILED,
-            )
-        elif end == states.CANCELLED or trial["state"] == "STOPPING":
+            ended = TrialState.SUCCEEDED if final else TrialState.INFEASIBLE
+            self._record_end(trial_id, ended, final, reason, COMPLETE if final else FAILED)
+        elif end == states.CANCELLED or trial["state"] == TrialState.STOPPING:
             reason = f'The trial was stopped before it reported the metric "{metric}".'
-            self._record_end(
-                trial_id,
-                "SUCCEEDED" if final else "INFEASIBLE",
-                final,
-                reason,
-                PRUNED if final else FAILED,
-            )
+            ended = TrialState.SUCCEEDED if final else TrialState.INFEASIBLE
+            self._record_end(trial_id, ended, final, reason, PRUNED if final else FAILED)
         else:
             message = str(error.get("message") or "it failed").split("\n", 1)[0]
             reason = f"The trial's CustomJob {job.id} failed: {message}"
-            self._record_end(trial_id, "INFEASIBLE", None, reason, FAILED, failed=True)
+            self._record_end(trial_id, TrialState.INFEASIBLE, None, reason, FAILED, failed=True)
 
     def _record_end(
         self,
         trial_id: str,
-        state: str,
+        state: TrialState,
         final: dict[str, Any] | None,
         reason: str,
         outcome: Any,
@@ -245,14 +232,14 @@ class TuningRun:
         shown = f"{self.metric_ids[0]}={value:g}" if value is not None else reason
         self.service_log(f"Trial {trial_id} ended {state}: {shown}")
         if failed:
-            self.runtime["failed"].append(trial_id)
+            self.progress["failed"].append(trial_id)
             self._check_failures(trial_id, reason)
-        self._save_runtime()
+        self._save_progress()
 
     def _check_failures(self, trial_id: str, reason: str) -> None:
         limit = T.failure_limit(self.job)
-        count = len(self.runtime["failed"])
-        if count < limit or "ending" in self.runtime:
+        count = len(self.progress["failed"])
+        if count < limit or "ending" in self.progress:
             return
         given = self.job.max_failed_trial_count or 0
         which = (
@@ -265,7 +252,7 @@ class TuningRun:
             f"{count} trials failed ({which}); the HyperparameterTuningJob failed. "
             f"Last failure, trial {trial_id}: {reason}"
         )
-        self.runtime["ending"] = {"code": CODE_FAILED, "message": message}
+        self.progress["ending"] = {"code": Code.INVALID_ARGUMENT, "message": message}
         self.service_log(message)
 
     def _rerun(self, trial: dict[str, Any]) -> None:
@@ -288,7 +275,7 @@ class TuningRun:
             self.store.mark_cancelled(self.name)
             self.service_log("HyperparameterTuningJob cancelled.")
         else:
-            ending = self.runtime["ending"]
+            ending = self.progress["ending"]
             self.store.mark_failed(self.name, int(ending["code"]), str(ending["message"]))
         self.done = True
 
@@ -296,28 +283,26 @@ class TuningRun:
         body = self.store.get(self.name).body
         done = body.get("trials", [])
         metric = self.metric_ids[0]
-        best = T.best_first(
-            [t for t in done if t["state"] == "SUCCEEDED"], metric, self.engine.goal
-        )
+        best = T.best_trial(body)
         if best:
             self.store.mark_succeeded(self.name)
-            self.service_log(f"HyperparameterTuningJob succeeded; best trial: {best[0]['id']}.")
+            self.service_log(f"HyperparameterTuningJob succeeded; best trial: {best['id']}.")
         else:
             message = (
                 f"None of the {len(done)} trials succeeded with a final measurement of the "
                 f'metric "{metric}" (report it with cloudml-hypertune, see the trials\' '
                 "infeasibleReason)."
             )
-            self.store.mark_failed(self.name, CODE_FAILED, message)
+            self.store.mark_failed(self.name, Code.INVALID_ARGUMENT, message)
             self.service_log(message)
         self.done = True
 
     # -- store -------------------------------------------------------------------------------------
-    def _update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    def _update(self, change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
         return self.store.update_body(self.name, change).body
 
-    def _save_runtime(self) -> None:
-        self.store.set_runtime(self.name, self.runtime)
+    def _save_progress(self) -> None:
+        self.store.set_progress(self.name, self.progress)
 
     def service_log(self, text: str) -> None:
-        logs.append_service_line(logs.job_log_path(self.deps.jobs_dir, self.job_id), text)
+        joblog.append_service_line(joblog.job_log_path(self.deps.jobs_dir, self.job_id), text)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from optuna.distributions import BaseDistribution
 from optuna.trial import FixedTrial
 
-from vertexd.errors import InvalidArgument
+from vertexd.core.errors import InvalidArgument
 from vertexd.resources.tuning_job import Algorithm, ParameterSpec, ScaleType, StudySpec, bound
 from vertexd.resources.tuning_job_rules import same_value
 

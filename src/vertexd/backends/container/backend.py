@@ -16,13 +16,15 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation
+from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation, Unwatch
 from vertexd.backends.container.engine import ContainerSpec, Engine, EngineError
 from vertexd.backends.container.logcopy import LogCopy
-from vertexd.backends.local import free_port
+from vertexd.backends.handles import ContainerHandle, ContainerReplica
+from vertexd.backends.local import local_addresses
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
 log = logging.getLogger(__name__)
@@ -74,31 +76,28 @@ class ContainerBackend:
 
     # -- the Backend protocol ----------------------------------------------------------------
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
-        return Reservation(tuple(f"127.0.0.1:{free_port()}" for _ in replicas), {})
+        return local_addresses(len(replicas))
 
-    def release(self, reservation: Handle) -> None:
+    def release(self, reservation: Reservation) -> None:
         pass
 
     def submit(self, plan: LaunchPlan) -> Handle:
-        started: list[dict[str, str]] = []
+        started: list[ContainerReplica] = []
         try:
             for replica in plan.replicas:
                 started.append(self._start(plan, replica))
         except (EngineError, LaunchError) as exc:
-            self.cleanup({"replicas": started})
+            self.cleanup(ContainerHandle(replicas=tuple(started)))
             raise LaunchError(str(exc)) from exc
-        return {"replicas": started}
+        return ContainerHandle(replicas=tuple(started))
 
-    def _start(self, plan: LaunchPlan, replica: ReplicaPlan) -> dict[str, str]:
+    def _start(self, plan: LaunchPlan, replica: ReplicaPlan) -> ContainerReplica:
         spec = container_spec(plan, replica, self.home)
         self.engine.remove(spec.name)  # a leftover of an earlier attempt that was cut short
         container_id = self.engine.create(spec)
-        entry = {
-            "task": replica.task_name,
-            "container": container_id,
-            "name": spec.name,
-            "log": str(plan.log_path),
-        }
+        entry = ContainerReplica(
+            task=replica.task_name, container=container_id, name=spec.name, log=str(plan.log_path)
+        )
         try:
             self.engine.start(container_id)
         except EngineError as exc:
@@ -115,10 +114,13 @@ class ContainerBackend:
         return entry
 
     def poll(self, handle: Handle) -> list[ReplicaStatus]:
-        return [self._status(replica) for replica in handle["replicas"]]
+        return [self._status(replica) for replica in _own(handle).replicas]
 
-    def _status(self, replica: dict[str, str]) -> ReplicaStatus:
-        container_id, task = replica["container"], replica["task"]
+    def watch(self, handle: Handle, changed: Callable[[], None]) -> Unwatch | None:
+        return None  # polled: poll() also paces the log copies' end
+
+    def _status(self, replica: ContainerReplica) -> ReplicaStatus:
+        container_id, task = replica.container, replica.task
         if container_id in self._ended:
             return self._ended[container_id]
         copy = self._copies.get(container_id)
@@ -130,11 +132,11 @@ class ContainerBackend:
         except EngineError as exc:
             return self._end(container_id, ReplicaStatus(task, False, lost=True, detail=str(exc)))
         if state is None:
-            gone = f"its container {replica['name']} was removed outside vertexd"
+            gone = f"its container {replica.name} was removed outside vertexd"
             return self._end(container_id, ReplicaStatus(task, False, lost=True, detail=gone))
         if copy is None or (copy.logs.done and state.running):
             # A restarted server, or the engine cut the stream of a running container.
-            logs = LogCopy(self.engine, container_id, task, Path(replica["log"]), resume=True)
+            logs = LogCopy(self.engine, container_id, task, Path(replica.log), resume=True)
             self._copies[container_id] = _Copy(logs)
             return ReplicaStatus(task, True)
         copy.checked_at = now
@@ -151,17 +153,17 @@ class ContainerBackend:
         return status
 
     def stop(self, handle: Handle, force: bool) -> None:
-        for replica in handle["replicas"]:
+        for replica in _own(handle).replicas:
             try:
-                self.engine.signal(replica["container"], "SIGKILL" if force else "SIGTERM")
+                self.engine.signal(replica.container, "SIGKILL" if force else "SIGTERM")
             except EngineError as exc:
-                log.warning("could not stop %s: %s", replica["name"], exc)
+                log.warning("could not stop %s: %s", replica.name, exc)
 
     def cleanup(self, handle: Handle) -> None:
         """Kill what still runs, let the last lines reach the log, remove the containers."""
         self.stop(handle, force=True)
-        for replica in handle["replicas"]:
-            container_id = replica["container"]
+        for replica in _own(handle).replicas:
+            container_id = replica.container
             copy = self._copies.pop(container_id, None)
             if copy is not None:
                 copy.logs.wait(END_WAIT_SECONDS)
@@ -169,19 +171,17 @@ class ContainerBackend:
             try:
                 self.engine.remove(container_id)
             except EngineError as exc:
-                log.warning("could not remove %s: %s", replica["name"], exc)
+                log.warning("could not remove %s: %s", replica.name, exc)
 
     # -- recovery ------------------------------------------------------------------------------
-    def sweep(self, keep: set[str]) -> list[str]:
-        """Remove this server's containers that no active job holds; returns their names.
-
-        `keep` holds container ids and job ids: a container is kept when either is in it.
-        Called once at start, after the jobs that still run were reattached.
-        """
+    def sweep(self, active_jobs: set[str]) -> list[str]:
+        """Remove this server's containers (by their home label) whose job label names no
+        active job; returns their names. Called once at start, after the jobs that still run
+        were reattached."""
         removed = []
         try:
             for container_id, name, labels in self.engine.containers({HOME_LABEL: self.home}):
-                if container_id not in keep and labels.get(JOB_LABEL) not in keep:
+                if labels.get(JOB_LABEL) not in active_jobs:
                     self.engine.remove(container_id)
                     removed.append(name)
         except EngineError as exc:
@@ -189,6 +189,12 @@ class ContainerBackend:
         if removed:
             log.info("removed containers that no active job holds: %s", ", ".join(removed))
         return removed
+
+
+def _own(handle: Handle) -> ContainerHandle:
+    if not isinstance(handle, ContainerHandle):
+        raise TypeError(f"not a container handle: {handle.kind}")
+    return handle
 
 
 def container_spec(plan: LaunchPlan, replica: ReplicaPlan, home: str) -> ContainerSpec:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from vertexd.backends.container.engine import Engine, EngineError, Stream
-from vertexd.store.logs import format_line, open_for_append
+from vertexd.core.joblog import format_line, open_for_append
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ from ray.util.scheduling_strategies import (
     PlacementGroupSchedulingStrategy,
 )
 
-from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation
+from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation, Unwatch
+from vertexd.backends.handles import RayHandle, RayReplica
+from vertexd.backends.process_group import kill_group
 from vertexd.backends.ray.actor import ReplicaActor
 from vertexd.backends.ray.config import RayConfig
 from vertexd.backends.ray.placement import (
@@ -44,9 +47,8 @@ from vertexd.backends.ray.placement import (
     remove_groups_named,
     reserve_group,
 )
-from vertexd.backends.ray.process import kill_group
+from vertexd.core.joblog import format_line, open_for_append
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
-from vertexd.store.logs import format_line, open_for_append
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,14 @@ class RayBackend:
             raise LaunchError(f"The Ray actors of the job's replicas did not start: {exc}") from exc
         entries = []
         for task, actor, probe in zip(tasks, actors, probes, strict=True):
-            entry = {"task": task, "actor": f"{name}-{task}", **_node(probe)}
-            self._replicas[entry["actor"]] = _Replica(task, actor, probe["nodeId"], probe["nodeIp"])
+            entry = RayReplica(
+                task=task, actor=f"{name}-{task}", node_ip=probe["nodeIp"], node_id=probe["nodeId"]
+            )
+            self._replicas[entry.actor] = _Replica(task, actor, entry.node_id, entry.node_ip)
             entries.append(entry)
-        handle = {"namespace": self.config.namespace, "placementGroup": name, "replicas": entries}
+        handle = RayHandle(
+            namespace=self.config.namespace, placement_group=name, replicas=tuple(entries)
+        )
         return Reservation(tuple(f"{p['nodeIp']}:{p['port']}" for p in probes), handle)
 
     def _create_actor(
@@ -133,15 +139,19 @@ class RayBackend:
             options["memory"] = int(one["memory"])
         return _Actor.options(**options).remote(task, self.config.start_deadline_seconds)
 
-    def release(self, reservation: Handle) -> None:
-        self.cleanup(reservation)
+    def release(self, reservation: Reservation) -> None:
+        if isinstance(reservation.handle, RayHandle):
+            self.cleanup(reservation.handle)
 
     # -- run ---------------------------------------------------------------------------------
     def submit(self, plan: LaunchPlan) -> Handle:
         if any(replica.image is not None for replica in plan.replicas):
             raise LaunchError("The Ray backend runs no container images.")
-        handle = {**plan.reservation, "log": str(plan.log_path)}
-        for replica, entry in zip(plan.replicas, handle["replicas"], strict=True):
+        reserved = plan.reservation.handle if plan.reservation else None
+        if not isinstance(reserved, RayHandle):
+            raise LaunchError("The plan was not reserved on the Ray backend.")
+        handle = reserved.model_copy(update={"log": str(plan.log_path)})
+        for replica, entry in zip(plan.replicas, handle.replicas, strict=True):
             state = self._replica(entry)
             if state.actor is None:
                 raise LaunchError(f"The Ray actor of {replica.task_name} is gone.")
@@ -165,12 +175,13 @@ class RayBackend:
         }
 
     def poll(self, handle: Handle) -> list[ReplicaStatus]:
-        states = [self._replica(entry) for entry in handle["replicas"]]
+        handle = _own(handle)
+        states = [self._replica(entry) for entry in handle.replicas]
         waiting = [s.drain for s in states if s.final is None and s.drain is not None]
         ready = set(ray.wait(waiting, num_returns=len(waiting), timeout=0)[0]) if waiting else set()
         for state in states:
             if state.final is None and state.drain in ready:
-                self._collect(state, Path(handle["log"]))
+                self._collect(state, Path(handle.log))
         return [state.final or ReplicaStatus(state.task, True) for state in states]
 
     def _collect(self, state: _Replica, log_path: Path) -> None:
@@ -205,16 +216,20 @@ class RayBackend:
                 state.pid, state.start_time, True
             )
 
+    def watch(self, handle: Handle, changed: Callable[[], None]) -> Unwatch | None:
+        return None  # polled: each poll collects the drains that have answered
+
     # -- stop --------------------------------------------------------------------------------
     def stop(self, handle: Handle, force: bool) -> None:
-        for entry in handle["replicas"]:
+        for entry in _own(handle).replicas:
             state = self._replica(entry)
             if state.final is None and state.actor is not None:
                 state.actor.signal.remote(force)
 
     def cleanup(self, handle: Handle) -> None:
         """Kill the process groups, then the actors, then remove the placement group."""
-        states = [self._replica(entry) for entry in handle["replicas"]]
+        handle = _own(handle)
+        states = [self._replica(entry) for entry in handle.replicas]
         kills = [s.actor.signal.remote(True) for s in states if s.actor is not None]
         if kills:
             ray.wait(kills, num_returns=len(kills), timeout=KILL_WAIT_SECONDS)
@@ -224,18 +239,18 @@ class RayBackend:
                     ray.kill(state.actor)
                 except (RayError, ValueError) as exc:
                     log.info("Ray actor of %s: %s", state.task, exc)
-        remove_group(handle["placementGroup"])
-        for entry in handle["replicas"]:
-            self._replicas.pop(entry["actor"], None)
+        remove_group(handle.placement_group)
+        for entry in handle.replicas:
+            self._replicas.pop(entry.actor, None)
 
     # -- state -------------------------------------------------------------------------------
-    def _replica(self, entry: dict[str, Any]) -> _Replica:
+    def _replica(self, entry: RayReplica) -> _Replica:
         """This server's record of a replica; after a restart, found again by actor name."""
-        name = str(entry["actor"])
+        name = entry.actor
         state = self._replicas.get(name)
         if state is not None:
             return state
-        state = _Replica(entry["task"], None, entry.get("nodeId", ""), entry.get("nodeIp", ""))
+        state = _Replica(entry.task, None, entry.node_id, entry.node_ip)
         try:
             state.actor = ray.get_actor(name, namespace=self.config.namespace)
         except ValueError:
@@ -263,8 +278,10 @@ def connect(config: RayConfig) -> None:
         raise RuntimeError(f"Cannot connect to the Ray cluster at {address}: {exc}") from exc
 
 
-def _node(probe: dict[str, Any]) -> dict[str, Any]:
-    return {"nodeIp": probe["nodeIp"], "nodeId": probe["nodeId"]}
+def _own(handle: Handle) -> RayHandle:
+    if not isinstance(handle, RayHandle):
+        raise TypeError(f"not a Ray handle: {handle.kind}")
+    return handle
 
 
 def _why(exc: Exception) -> str:

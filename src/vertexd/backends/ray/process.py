@@ -7,17 +7,15 @@ drain and signal it concurrently.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from vertexd.backends.output_lines import copy_lines
-from vertexd.store.logs import SERVICE_TASK
+from vertexd.backends.process_group import exit_status, kill_group, start_time
+from vertexd.core.joblog import SERVICE_TASK
 
 MAX_BUFFERED = 100_000  # lines kept while nobody drains (a server restarting)
 
@@ -62,7 +60,7 @@ class ReplicaProcess:
                 self._lines.append((self.task, "stderr", f"Cannot start {argv[0]}: {exc}"))
                 self._finish(127)
                 return
-            self._start_time = _create_time(self._process.pid)
+            self._start_time = start_time(self._process.pid)
             self._started_unreported = True
             self._changed.notify_all()
         threading.Thread(target=self._copy_output, args=(self._process,), daemon=True).start()
@@ -121,43 +119,8 @@ class ReplicaProcess:
         copy_lines(process, lambda stream, raw: self._add(self.task, stream, _text(raw)))
         code = process.wait()
         with self._changed:
-            # Killed by a signal: report 128+N, as shells and container engines do.
-            self._finish(128 - code if code < 0 else code)
+            self._finish(exit_status(code))
 
 
 def _text(raw: bytes) -> str:
     return raw.decode(errors="replace").rstrip("\r")
-
-
-def _create_time(pid: int) -> float | None:
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None
-
-
-def kill_group(pid: int, start_time: float | None, force: bool) -> None:
-    """Signal the process group led by `pid` (and, with force, every descendant of it).
-
-    Linux reuses no pid while a process group of that id has members, so a group whose
-    leader is gone holds only what the replica left; a live process with another start time
-    means the pid was reused and the group is not ours.
-    """
-    try:
-        leader = psutil.Process(pid)
-        if start_time is not None and abs(leader.create_time() - start_time) > 0.01:
-            return
-        descendants = leader.children(recursive=True) if force else []
-    except psutil.NoSuchProcess:
-        descendants = []
-    except psutil.Error:
-        return
-    for process in descendants:  # those that left the group (setsid, daemons) too
-        try:
-            process.kill()
-        except psutil.Error:
-            pass
-    try:
-        os.killpg(pid, signal.SIGKILL if force else signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass

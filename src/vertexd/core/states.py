@@ -1,4 +1,4 @@
-"""The job state machine, shared by every kind of job (see README.md beside this file).
+"""The job state machine, shared by every kind of job (drawn in scheduler/README.md).
 
 States are named by their suffix (RUNNING) so CustomJob's JOB_STATE_RUNNING and
 TrainingPipeline's PIPELINE_STATE_RUNNING follow one machine.
@@ -20,6 +20,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     RUNNING: frozenset({PENDING, SUCCEEDED, FAILED, CANCELLING}),
     CANCELLING: frozenset({CANCELLED, FAILED}),
 }
+
+
+PREFIXES = ("JOB", "PIPELINE")  # JOB_STATE_* (CustomJob, tuning jobs), PIPELINE_STATE_*
+
+
+def full_name(current: str, target: str) -> str:
+    """The full name of short state `target` in the family of `current` (JOB by default)."""
+    prefix = current.split("_STATE_", 1)[0] if "_STATE_" in current else "JOB"
+    return f"{prefix}_STATE_{target}"
 
 
 def short(state: str) -> str:
