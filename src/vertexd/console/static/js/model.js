@@ -3,8 +3,8 @@ import { v1 } from "./api.js";
 import { h } from "./dom.js";
 import { filesCard } from "./files.js";
 import { labelChips, resourceId, timeEl } from "./format.js";
-import { link } from "./main.js";
 import { propsCard } from "./page.js";
+import { link } from "./routes.js";
 
 export async function render(main, route) {
   const name = `${route.parent}/models/${route.id}`;

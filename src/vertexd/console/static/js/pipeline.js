@@ -6,8 +6,8 @@ import { filesCard, outputDirs } from "./files.js";
 import { camelKeys, duration, labelChips, resourceId, timeEl } from "./format.js";
 import { errorBox, historyCard } from "./history.js";
 import { logViewer } from "./logs.js";
-import { link } from "./main.js";
 import { follow, pageHead, propsCard } from "./page.js";
+import { link } from "./routes.js";
 import { replicaNames, specCard } from "./spec.js";
 import { studyCard } from "./study.js";
 
