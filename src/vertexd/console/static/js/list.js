@@ -3,7 +3,7 @@
 import { v1 } from "./api.js";
 import { clear, h } from "./dom.js";
 import { badge, duration, isTerminal, labelChips, resourceId, timeEl } from "./format.js";
-import { link, SECTIONS } from "./main.js";
+import { link, SECTIONS } from "./routes.js";
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 3000;

@@ -54,7 +54,6 @@ export function logViewer(name, replicas, { task = "", title = "Logs" } = {}) {
     if (entries.length) addLines(entries);
     const lines = box.childElementCount;
     if (answer.done) {
-      timer = null;
       status.textContent = lines ? `End of log (${lines} lines).` : "This log is empty.";
       return;
     }
@@ -81,8 +80,6 @@ export function logViewer(name, replicas, { task = "", title = "Logs" } = {}) {
   restart();
   return {
     el,
-    /** The job changed state: a finished log is read to its end once more. */
-    wake() { if (!timer && !stopped) restart(); },
     dispose() { stopped = true; clearTimeout(timer); },
   };
 }

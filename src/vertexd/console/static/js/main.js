@@ -1,41 +1,16 @@
-// The console's frame: hash routes (#/projects/P/locations/L/customJobs[/ID]), the section
-// navigation and the project/region picker. Each page is a module with render(main, ctx).
+// The console's frame: the section navigation, the project/region picker, and the page the
+// hash names (routes.js says which). Each page is a module with render(main, route) that may
+// return {dispose()}, called when another page replaces it.
 import { consoleApi } from "./api.js";
 import { clear, h } from "./dom.js";
+import { link, pageOf, parseHash, SECTIONS } from "./routes.js";
 
-export const SECTIONS = [
-  { collection: "customJobs", title: "Custom jobs" },
-  { collection: "hyperparameterTuningJobs", title: "Tuning jobs" },
-  { collection: "trainingPipelines", title: "Training pipelines" },
-  { collection: "models", title: "Models" },
-];
-const DETAIL = {
-  customJobs: "./job.js",
-  hyperparameterTuningJobs: "./tuning.js",
-  trainingPipelines: "./pipeline.js",
-  models: "./model.js",
-};
 const OTHER = "other";
-const ROUTE = /^\/(projects\/[^/]+\/locations\/[^/]+)(?:\/([A-Za-z]+)(?:\/([^/]+))?)?\/?$/;
 
 const main = document.getElementById("main");
 let known = { parents: [], default: "projects/vertexd/locations/us-central1" };
 let current = null; // the page shown: {dispose()}
 let sequence = 0;
-
-export function parseHash(hash = location.hash) {
-  const [rawPath, search = ""] = hash.replace(/^#/, "").split("?");
-  const path = decodeURIComponent(rawPath) || "/";
-  const match = ROUTE.exec(path);
-  const query = new URLSearchParams(search);
-  if (!match) return { parent: null, collection: null, id: null, query };
-  return { parent: match[1], collection: match[2] || null, id: match[3] || null, query };
-}
-
-export function link(name, query) {
-  const q = query ? `?${new URLSearchParams(query)}` : "";
-  return `#/${name}${q}`;
-}
 
 function rememberedParent() {
   return localStorage.getItem("vertexd.parent") || known.parents[0] || known.default;
@@ -62,17 +37,10 @@ function renderNav(route) {
   select.append(h("option", { value: OTHER }, "Other project…"));
 }
 
-async function load(route) {
-  if (route.collection && route.id) {
-    if (route.collection === "trainingPipelines" && route.id === "create") return import("./create/form.js");
-    return import(DETAIL[route.collection]);
-  }
-  return import("./list.js");
-}
-
 async function show(focus) {
   const route = parseHash();
-  if (!route.parent || !route.collection || !(route.collection in DETAIL)) {
+  const url = pageOf(route);
+  if (!url) {
     const parent = route.parent || rememberedParent();
     location.replace(link(`${parent}/customJobs`));
     return;
@@ -82,7 +50,7 @@ async function show(focus) {
   const mine = ++sequence;
   if (current && current.dispose) current.dispose();
   current = null;
-  const page = await load(route);
+  const page = await import(url);
   if (mine !== sequence) return; // another navigation won
   clear(main);
   try {

@@ -1,13 +1,12 @@
 // A TrainingPipeline: its task (custom or tuning), the backing job and the uploaded model,
 // linked; the backing job's logs; Cancel.
 import { v1 } from "./api.js";
-import { append, h } from "./dom.js";
+import { detailPage, propsCard } from "./detail.js";
+import { h } from "./dom.js";
 import { filesCard, outputDirs } from "./files.js";
 import { camelKeys, duration, labelChips, resourceId, timeEl } from "./format.js";
-import { errorBox, historyCard } from "./history.js";
 import { logViewer } from "./logs.js";
-import { link } from "./main.js";
-import { follow, pageHead, propsCard } from "./page.js";
+import { link } from "./routes.js";
 import { replicaNames, specCard } from "./spec.js";
 import { studyCard } from "./study.js";
 
@@ -36,53 +35,46 @@ function details(pipeline) {
   ], "training-title");
 }
 
-export async function render(main, route) {
-  const name = `${route.parent}/trainingPipelines/${route.id}`;
-  const pipeline = await v1.get(name);
-  document.title = `${pipeline.displayName || route.id} · Training pipeline · vertexd`;
-  const inputs = camelKeys(pipeline.trainingTaskInputs || {});
-  const tuning = (pipeline.trainingTaskDefinition || "").includes(TUNING);
-  const jobSpec = tuning ? inputs.trialJobSpec || {} : inputs;
-  const head = pageHead(pipeline, "Training pipeline");
-  const summary = h("div", { class: "grid2" });
-  const error = h("div");
-  const base = (jobSpec.baseOutputDirectory || {}).outputUriPrefix;
-  // A tuning task's model is the best trial's (<base>/<trial>/model): the Model names it.
-  const dirs = tuning ? outputDirs(base).slice(0, 1) : outputDirs(base);
-  const files = filesCard(dirs, "Model output");
-  let modelShown = "";
-  async function showModelDir(current) {
-    const model = (current.modelToUpload || {}).name;
-    if (!tuning || !model || model === modelShown) return;
-    modelShown = model;
-    const uploaded = await v1.get(model).catch(() => null);
-    if (uploaded && uploaded.artifactUri) {
-      const uri = uploaded.artifactUri.endsWith("/") ? uploaded.artifactUri : `${uploaded.artifactUri}/`;
-      files.setDirs([...dirs, ["Model artifacts (the best trial's)", uri]]);
-    }
-  }
-  showModelDir(pipeline);
-  const backing = backingOf(pipeline);
-  const logs = backing && !tuning
-    ? logViewer(backing, replicaNames(jobSpec), { title: "Logs of the custom job" })
-    : null;
-
-  function draw(current) {
-    head.update(current);
-    summary.replaceChildren(details(current), historyCard(current));
-    error.replaceChildren(errorBox(current) || "");
-  }
-  draw(pipeline);
-  append(main, [head.el, error, summary,
-    tuning ? studyCard(inputs) : null,
-    specCard(jobSpec, tuning ? "Trial worker pools" : "Worker pools"),
-    files.el,
-    logs ? logs.el : null]);
-
-  const poller = follow(name, pipeline, (next) => {
-    draw(next);
-    if (next.endTime) files.refresh();
-    showModelDir(next);
+export function render(main, route) {
+  return detailPage(main, route, {
+    collection: "trainingPipelines",
+    kind: "Training pipeline",
+    setup(pipeline) {
+      const inputs = camelKeys(pipeline.trainingTaskInputs || {});
+      const tuning = (pipeline.trainingTaskDefinition || "").includes(TUNING);
+      const jobSpec = tuning ? inputs.trialJobSpec || {} : inputs;
+      const base = (jobSpec.baseOutputDirectory || {}).outputUriPrefix;
+      // A tuning task's model is the best trial's (<base>/<trial>/model): the Model names it.
+      const dirs = tuning ? outputDirs(base).slice(0, 1) : outputDirs(base);
+      const files = filesCard(dirs, "Model output");
+      let modelShown = "";
+      async function showModelDir(current) {
+        const model = (current.modelToUpload || {}).name;
+        if (!tuning || !model || model === modelShown) return;
+        modelShown = model;
+        const uploaded = await v1.get(model).catch(() => null);
+        if (uploaded && uploaded.artifactUri) {
+          const uri = uploaded.artifactUri.endsWith("/") ? uploaded.artifactUri : `${uploaded.artifactUri}/`;
+          files.setDirs([...dirs, ["Model artifacts (the best trial's)", uri]]);
+        }
+      }
+      showModelDir(pipeline);
+      const backing = backingOf(pipeline);
+      const logs = backing && !tuning
+        ? logViewer(backing, replicaNames(jobSpec), { title: "Logs of the custom job" })
+        : null;
+      return {
+        details,
+        sections: [tuning ? studyCard(inputs) : null,
+          specCard(jobSpec, tuning ? "Trial worker pools" : "Worker pools"),
+          files.el,
+          logs ? logs.el : null],
+        changed(next) {
+          if (next.endTime) files.refresh();
+          showModelDir(next);
+        },
+        dispose() { if (logs) logs.dispose(); },
+      };
+    },
   });
-  return { dispose() { poller.dispose(); if (logs) logs.dispose(); } };
 }

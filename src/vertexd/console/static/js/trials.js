@@ -2,7 +2,7 @@
 // best trial highlighted, links to each trial's job and logs.
 import { h } from "./dom.js";
 import { badge, durationText } from "./format.js";
-import { link } from "./main.js";
+import { link } from "./routes.js";
 
 export function metricOf(trial, metricId) {
   const metrics = (trial.finalMeasurement || {}).metrics || [];

@@ -3,7 +3,7 @@
 // API are shown beside the field they name; success opens the new pipeline's page.
 import { consoleApi, v1 } from "../api.js";
 import { h } from "../dom.js";
-import { link } from "../main.js";
+import { link } from "../routes.js";
 import { computeStep } from "./compute.js";
 import { containerStep } from "./container.js";
 import { clearErrors, showFieldError } from "./errors.js";

@@ -14,11 +14,6 @@ export function parseLabels(text) {
   return labels;
 }
 
-/** One argument per line; blank lines are dropped. */
-export function parseArgs(text) {
-  return text.split("\n").map((a) => a.trim()).filter(Boolean);
-}
-
 function numberOrText(text) {
   const trimmed = String(text).trim();
   if (trimmed === "") return undefined;
