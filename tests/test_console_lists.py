@@ -53,7 +53,7 @@ def bulk_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 "name": name, "kind": "customJobs", "parent": BULK,
                 "display_name": body["displayName"], "state": state,
                 "create_time": created, "update_time": created, "body": body,
-                "runtime": None, "attempt": 1,
+                "attempt": 1, "revision": 0,
             }
         )  # fmt: skip
         label_rows.append({"resource_name": name, "key": "batch", "value": str(i % 7)})
