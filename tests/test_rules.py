@@ -1,0 +1,166 @@
+"""The rules, without servers: allowed moves of jobs and trials, the store's named
+transitions, admission, the supervisor's judgement, storage path rules. Seconds in all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vertexd.backends.base import ReplicaStatus
+from vertexd.core import states
+from vertexd.core.codes import Code
+from vertexd.core.errors import InvalidArgument
+from vertexd.launch.plan import Resources
+from vertexd.scheduler.admission import admit
+from vertexd.scheduler.supervisor import REPLICA_FAILED, judge
+from vertexd.storage import Storage, check_uri
+from vertexd.store.db import make_engine, migrate
+from vertexd.store.jobs import JobStore
+from vertexd.tuning import trials as T
+from vertexd.tuning.trials import TrialState
+
+NAME = "projects/p/locations/l/customJobs/1"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    engine = make_engine(f"sqlite:///{tmp_path / 'rules.db'}")
+    migrate(engine)
+    jobs = JobStore(engine)
+    jobs.insert("customJobs", "projects/p/locations/l", {"name": NAME, "state": "JOB_STATE_QUEUED"})
+    return jobs
+
+
+# -- job states ----------------------------------------------------------------------------
+@pytest.mark.parametrize("terminal", sorted(states.TERMINAL))
+def test_a_terminal_state_is_never_left(terminal: str) -> None:
+    every = [*states.ALLOWED, *states.TERMINAL]
+    assert not any(states.can_move(f"JOB_STATE_{terminal}", target) for target in every)
+
+
+def test_the_moves_of_a_job() -> None:
+    assert states.can_move("JOB_STATE_QUEUED", states.PENDING)
+    assert not states.can_move("JOB_STATE_QUEUED", states.RUNNING)  # admitted first
+    assert states.can_move("JOB_STATE_RUNNING", states.PENDING)  # a whole-job restart
+    assert not states.can_move("JOB_STATE_CANCELLING", states.SUCCEEDED)
+    assert states.full_name("PIPELINE_STATE_QUEUED", states.RUNNING) == "PIPELINE_STATE_RUNNING"
+
+
+def test_store_transitions_follow_the_machine(store: JobStore) -> None:
+    assert store.mark_running(NAME) is None  # QUEUED -> RUNNING is not a move
+    pending = store.mark_pending(NAME)
+    assert pending is not None and pending.attempt == 1 and pending.revision == 1
+    running = store.mark_running(NAME)
+    assert running is not None and "startTime" in running.body
+    failed = store.mark_failed(NAME, Code.INTERNAL, "boom")
+    assert failed is not None and failed.body["error"] == {"code": 13, "message": "boom"}
+    assert store.mark_succeeded(NAME) is None and store.requeue(NAME) is None
+    stored = store.get(NAME)
+    assert stored.state == "JOB_STATE_FAILED" and stored.body == failed.body
+
+
+def test_cancel_only_from_the_states_asked(store: JobStore) -> None:
+    store.mark_pending(NAME)
+    assert store.mark_cancelled(NAME, only_from=(states.QUEUED,)) is None
+    assert store.get(NAME).state == "JOB_STATE_PENDING"
+    assert store.mark_cancelled(NAME) is not None
+
+
+def test_body_updates_and_moves_keep_each_other(store: JobStore) -> None:
+    store.update_body(NAME, lambda body: body.update(note="kept"))
+    moved = store.mark_pending(NAME)
+    assert moved is not None and moved.body["note"] == "kept"
+    assert store.update_body(NAME, lambda body: None).body["state"] == "JOB_STATE_PENDING"
+
+
+def test_observers_hear_every_move_and_only_moves(store: JobStore) -> None:
+    heard: list[str] = []
+    store.observe(lambda record: heard.append(record.state))
+    store.update_body(NAME, lambda body: None)
+    store.mark_pending(NAME)
+    store.mark_pending(NAME)  # refused: no news
+    assert heard == ["JOB_STATE_PENDING"]
+
+
+# -- trial states --------------------------------------------------------------------------
+def test_the_moves_of_a_trial() -> None:
+    trial = T.new_trial("1", {"lr": 0.1}, "projects/p/locations/l/customJobs/9")
+    assert trial["state"] == "ACTIVE"
+    assert T.stop(trial) and trial["state"] == "STOPPING"
+    assert not T.stop(trial)
+    assert T.finish(trial, TrialState.SUCCEEDED) and "endTime" in trial
+    assert not T.finish(trial, TrialState.INFEASIBLE, reason="late")
+    assert trial["state"] == "SUCCEEDED" and "infeasibleReason" not in trial
+
+
+def test_the_best_trial_follows_the_goal() -> None:
+    def scored(trial_id: str, value: float, state: str = "SUCCEEDED") -> dict[str, object]:
+        final = {"metrics": [{"metricId": "acc", "value": value}]}
+        return {"id": trial_id, "state": state, "finalMeasurement": final}
+
+    trials = [scored("1", 0.5), scored("2", 0.9), scored("3", 0.99, "INFEASIBLE"), {"id": "4"}]
+    job = {"studySpec": {"metrics": [{"metricId": "acc", "goal": "MAXIMIZE"}]}, "trials": trials}
+    best = T.best_trial(job)
+    assert best is not None and best["id"] == "2"
+    job["studySpec"]["metrics"][0]["goal"] = 2  # MINIMIZE, as an int enum
+    best = T.best_trial(job)
+    assert best is not None and best["id"] == "1"
+    assert T.best_trial({"studySpec": {"metrics": [{"metricId": "acc"}]}, "trials": []}) is None
+
+
+# -- admission -----------------------------------------------------------------------------
+def test_admission_is_first_come_first_served() -> None:
+    host = Resources(8, 32)
+    queue = [("big", Resources(6, 8)), ("small", Resources(1, 1)), ("next", Resources(1, 1))]
+    assert admit(queue, Resources(), host, running=0) == ["big", "small", "next"]
+    assert admit(queue, Resources(4, 4), host, running=1) == []  # big waits; nobody jumps it
+    assert admit(queue[1:], Resources(6, 8), host, running=1) == ["small", "next"]
+
+
+def test_a_job_larger_than_the_host_runs_alone() -> None:
+    huge = [("huge", Resources(96, 360, 8)), ("small", Resources(1, 1))]
+    assert admit(huge, Resources(), Resources(2, 4), running=0) == ["huge"]
+    assert admit(huge, Resources(1, 1), Resources(2, 4), running=1) == []
+
+
+# -- the supervisor's judgement --------------------------------------------------------------
+def test_judge_applies_the_gang_rules() -> None:
+    chief_ok = ReplicaStatus("workerpool0-0", False, exit_code=0)
+    worker_running = ReplicaStatus("workerpool1-0", True)
+    worker_failed = ReplicaStatus("workerpool1-0", False, exit_code=2)
+    lost = ReplicaStatus("workerpool1-1", False, lost=True, detail="its node died")
+    assert judge([ReplicaStatus("workerpool0-0", True), worker_running]) is None
+    done = judge([chief_ok, worker_running])  # the chief ended well: the others are stopped
+    assert done is not None and done.succeeded
+    failed = judge([ReplicaStatus("workerpool0-0", True), worker_failed])
+    assert failed is not None and not failed.succeeded and failed.code == REPLICA_FAILED
+    assert failed.task_name == "workerpool1-0" and "status of 2" in failed.message
+    gone = judge([chief_ok, lost])  # a lost replica fails the job even after the chief's exit
+    assert gone is not None and gone.code == Code.INTERNAL and "its node died" in gone.message
+    assert judge([]) is None
+
+
+# -- storage path rules ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "",
+        "s3://bucket/key",
+        "gs://Bad_Bucket/x",
+        "gs://b/../etc/passwd",
+        "gs://b/a/./c",
+        "file://x",
+    ],
+)
+def test_storage_refuses_what_it_cannot_use(uri: str, tmp_path: Path) -> None:
+    assert check_uri(uri)
+    with pytest.raises(InvalidArgument):
+        Storage(tmp_path / "buckets").local_path(uri)
+
+
+def test_gs_uris_stay_inside_the_local_buckets(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "buckets")
+    path = storage.local_path("gs://bucket/models/m.joblib")
+    assert path == (tmp_path / "buckets" / "bucket" / "models" / "m.joblib").resolve()
+    assert storage.local_path("file:///srv/data.csv") == Path("/srv/data.csv")
