@@ -21,15 +21,24 @@ from vertexd.cli.common import (
     warn,
 )
 from vertexd.cli.flag_values import last_list_flag, merge_list_flag, parse_labels
+from vertexd.cli.job_commands import JobKind, add_job_commands
 from vertexd.cli.job_spec import (
     build_custom_job,
     build_job_spec,
     load_config,
     validate_config_pools,
 )
-from vertexd.cli.listing import list_jobs, show_listing
 from vertexd.cli.logs import follow_logs, report_end
-from vertexd.cli.output import FORMATS, LogPrinter, print_resource
+from vertexd.cli.options import (
+    Endpoint,
+    Format,
+    Home,
+    PollingInterval,
+    Project,
+    Region,
+    checked_format,
+)
+from vertexd.cli.output import LogPrinter, print_resource
 from vertexd.cli.packaging import stage_local_package
 from vertexd.cli.worker_pool_flags import (
     build_worker_pool_specs,
@@ -38,64 +47,6 @@ from vertexd.cli.worker_pool_flags import (
 )
 
 app = typer.Typer(help="Manage custom jobs (like `gcloud ai custom-jobs`).", no_args_is_help=True)
-
-CONNECTION = "Connection"
-Region = Annotated[
-    str | None,
-    typer.Option(help="Region of the job (default: $CLOUDSDK_AI_REGION or us-central1)."),
-]
-Project = Annotated[
-    str | None,
-    typer.Option(
-        help="Project of the job (default: $VERTEXD_PROJECT, $CLOUDSDK_CORE_PROJECT or vertexd)."
-    ),
-]
-Endpoint = Annotated[
-    str | None,
-    typer.Option(
-        help="URL of a vertexd server (default: $VERTEXD_ENDPOINT, else <home>/server.json, "
-        "else one is started).",
-        rich_help_panel=CONNECTION,
-    ),
-]
-Home = Annotated[
-    Path | None,
-    typer.Option(
-        help="vertexd home (default: $VERTEXD_HOME or ~/.vertexd).", rich_help_panel=CONNECTION
-    ),
-]
-CustomJob = Annotated[
-    str,
-    typer.Argument(
-        metavar="CUSTOM_JOB", help="Job ID, or its full name projects/P/locations/L/customJobs/ID."
-    ),
-]
-Format = Annotated[str | None, typer.Option("--format", help="Output format: yaml or json.")]
-PollingInterval = Annotated[
-    float, typer.Option(help="Seconds between two fetches of new log lines.", min=0.0)
-]
-
-
-def _format(value: str | None, default: str | None) -> str | None:
-    chosen = value or default
-    if chosen is not None and chosen not in FORMATS:
-        raise FlagSyntaxError("--format", f"Invalid choice: '{chosen}'. Choose yaml or json.")
-    return chosen
-
-
-def _submitted_message(name: str, hint_flags: str) -> str:
-    return (
-        f"CustomJob [{name}] is submitted successfully.\n\n"
-        "Your job is still active. You may view the status of your job with the command\n\n"
-        f"  $ vertexd custom-jobs describe {name}{hint_flags}\n\n"
-        "or continue streaming the logs with the command\n\n"
-        f"  $ vertexd custom-jobs stream-logs {name}{hint_flags}"
-    )
-
-
-def _hint_flags(endpoint: str | None, home: Path | None) -> str:
-    flags = f" --endpoint={endpoint}" if endpoint else ""
-    return flags + (f" --home={home}" if home else "")
 
 
 @app.command()
@@ -173,7 +124,7 @@ def create(
             raise CliError(
                 "At least one of (--config | --worker-pool-spec) must be specified.", exit_code=2
             )
-        fmt = _format(output_format, None)
+        fmt = checked_format(output_format)
         base = load_config(config) if config is not None else None
         pool_flags = parse_worker_pool_flags(worker_pool_spec or [])
         if pool_flags:
@@ -202,119 +153,47 @@ def create(
             enableWebAccess=enable_web_access or None,
             enableDashboardAccess=enable_dashboard_access or None,
         )
-        parent = parent_name(resolve_project(project), resolve_region(region))
+        resolved_region = resolve_region(region)
+        parent = parent_name(resolve_project(project), resolved_region)
         job = client.post(
             f"/v1/{parent}/customJobs", build_custom_job(display_name, spec, job_labels)
         )
         if fmt:
             print_resource(job, fmt)
         if not stream_logs:
-            status(_submitted_message(job["name"], _hint_flags(endpoint, home)))
+            status(_submitted_message(job["name"], resolved_region, endpoint, home))
             return
         status(f"CustomJob [{job['name']}] is submitted successfully.")
-        _follow_to_the_end(client, job["name"], None, polling_interval, fail_unless_success=True)
+        _follow_to_the_end(client, job["name"], polling_interval)
 
 
-def _follow_to_the_end(
-    client: ApiClient,
-    name: str,
-    task_name: str | None,
-    polling_interval: float,
-    fail_unless_success: bool = False,
-    allow_multiline: bool = False,
-) -> None:
-    follow_logs(client, name, LogPrinter(allow_multiline), task_name, polling_interval)
-    if fail_unless_success:
-        error = report_end(client.get(f"/v1/{name}"))
-        if error:
-            raise CliError(error)
+def _submitted_message(name: str, region: str, endpoint: str | None, home: Path | None) -> str:
+    return (
+        f"CustomJob [{name}] is submitted successfully.\n\n"
+        "Your job is still active. You may view the status of your job with the command\n\n"
+        f"{KIND.hint('describe', name, region, endpoint, home)}\n\n"
+        "or continue streaming the logs with the command\n\n"
+        f"{KIND.hint('stream-logs', name, region, endpoint, home)}"
+    )
 
 
-@app.command()
-def describe(
-    custom_job: CustomJob,
-    output_format: Format = None,
-    region: Region = None,
-    project: Project = None,
-    endpoint: Endpoint = None,
-    home: Home = None,
-) -> None:
-    """Show a custom job."""
-    with reporting("custom-jobs.describe"):
-        fmt = _format(output_format, "yaml") or "yaml"
-        name = custom_job_name(custom_job, resolve_project(project), resolve_region(region))
-        job = connect(endpoint, resolve_home(home)).get(f"/v1/{name}")
-        print_resource(job, fmt)
+def _follow_to_the_end(client: ApiClient, name: str, polling_interval: float) -> None:
+    """Print the job's logs until it ends; fail unless it succeeded."""
+    follow_logs(client, name, LogPrinter(), None, polling_interval)
+    error = report_end(client.get(f"/v1/{name}"))
+    if error:
+        raise CliError(error)
 
 
-@app.command("list")
-def list_command(
-    filter_: Annotated[
-        str | None,
-        typer.Option("--filter", help="API filter, e.g. state=JOB_STATE_SUCCEEDED."),
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many jobs.")] = None,
-    page_size: Annotated[int | None, typer.Option(min=1, help="Jobs fetched per request.")] = None,
-    sort_by: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated fields to sort by; ~FIELD sorts descending."),
-    ] = None,
-    uri: Annotated[bool, typer.Option("--uri", help="Print only the jobs' URIs.")] = False,
-    output_format: Format = None,
-    region: Region = None,
-    project: Project = None,
-    endpoint: Endpoint = None,
-    home: Home = None,
-) -> None:
-    """List custom jobs."""
-    with reporting("custom-jobs.list"):
-        fmt = _format(output_format, None)
-        client = connect(endpoint, resolve_home(home))
-        parent = parent_name(resolve_project(project), resolve_region(region))
-        jobs = list_jobs(client, parent, filter_, limit, page_size, sort_by)
-        show_listing(client, jobs, fmt, uri)
-
-
-@app.command()
-def cancel(
-    custom_job: CustomJob,
-    region: Region = None,
-    project: Project = None,
-    endpoint: Endpoint = None,
-    home: Home = None,
-) -> None:
-    """Cancel a custom job; a job that has already ended stays as it is."""
-    with reporting("custom-jobs.cancel"):
-        name = custom_job_name(custom_job, resolve_project(project), resolve_region(region))
-        connect(endpoint, resolve_home(home)).post(f"/v1/{name}:cancel")
-        status(
-            f"Request to cancel CustomJob [{name}] has been sent.\n\n"
-            "You may view the status of your job with the command\n\n"
-            f"  $ vertexd custom-jobs describe {name}{_hint_flags(endpoint, home)}\n"
-        )
-
-
-@app.command("stream-logs")
-def stream_logs_command(
-    custom_job: CustomJob,
-    task_name: Annotated[
-        str | None, typer.Option(help="Only this task's logs, e.g. workerpool0-0.")
-    ] = None,
-    polling_interval: PollingInterval = 1.0,
-    allow_multiline_logs: Annotated[
-        bool,
-        typer.Option("--allow-multiline-logs", help="Print a multi-line message as one record."),
-    ] = False,
-    region: Region = None,
-    project: Project = None,
-    endpoint: Endpoint = None,
-    home: Home = None,
-) -> None:
-    """Print a custom job's logs as they come, until the job ends."""
-    with reporting("custom-jobs.stream-logs"):
-        name = custom_job_name(custom_job, resolve_project(project), resolve_region(region))
-        client = connect(endpoint, resolve_home(home))
-        client.get(f"/v1/{name}")  # a job that does not exist is an error, not an empty stream
-        _follow_to_the_end(
-            client, name, task_name, polling_interval, allow_multiline=allow_multiline_logs
-        )
+KIND = JobKind(
+    group="custom-jobs",
+    collection="customJobs",
+    metavar="CUSTOM_JOB",
+    plural="custom jobs",
+    job_name=custom_job_name,
+    cancel_sent="Request to cancel CustomJob [{job}] has been sent.",
+    describe_help="Show a custom job.",
+    cancel_help="Cancel a custom job; a job that has already ended stays as it is.",
+    stream_logs_help="Print a custom job's logs as they come, until the job ends.",
+)
+add_job_commands(app, KIND)

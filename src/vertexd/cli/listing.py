@@ -1,4 +1,4 @@
-"""`custom-jobs list`: pages from the API, then gcloud's client-side --sort-by and --limit."""
+"""The `list` commands: pages from the API, then gcloud's client-side --sort-by and --limit."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ def show_listing(client: ApiClient, jobs: list[dict[str, Any]], fmt: str | None,
 def list_jobs(
     client: ApiClient,
     parent: str,
+    collection: str,
     filter_: str | None = None,
     limit: int | None = None,
     page_size: int | None = None,
     sort_by: str | None = None,
-    collection: str = "customJobs",
 ) -> list[dict[str, Any]]:
     """All jobs of `collection` matching the filter (the API's syntax), sorted, at most
     `limit` of them."""

@@ -51,6 +51,11 @@ def print_jobs_table(jobs: list[dict[str, Any]]) -> None:
             Text(state, style=_state_style(state)),
             str(job.get("createTime", "")),
         )
+    print_table(table)
+
+
+def print_table(table: Table) -> None:
+    """A table on stdout: as wide as the terminal, never wrapped in a pipe or a file."""
     _console().print(table)
 
 

@@ -11,13 +11,12 @@ from typing import Any
 
 import yaml
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from vertexd.cli.client import ApiClient
 from vertexd.cli.common import InvalidFlagValue, parent_name
 from vertexd.cli.job_spec import unknown_fields
-from vertexd.cli.output import PIPE_WIDTH
+from vertexd.cli.output import print_resource, print_table
 from vertexd.resources.tuning_job import HyperparameterTuningJob
 from vertexd.tuning.metrics import metric_value
 from vertexd.tuning.trials import best_first
@@ -105,11 +104,16 @@ def _cell(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def print_table(table: Table) -> None:
-    console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=PIPE_WIDTH)
-    console.print(table)
+def print_tuning_job(job: dict[str, Any], fmt: str | None) -> None:
+    """describe: the job but its trials as YAML, then a table of the trials, best first; with
+    --format, the whole resource (trials included) in that format."""
+    if fmt:
+        print_resource(job, fmt)
+        return
+    print_resource({k: v for k, v in job.items() if k != "trials"}, "yaml")
+    if job.get("trials"):
+        print(f"\nTrials ({len(job['trials'])}, best first):")
+        print_table(trials_table(job))
 
 
 def follow_tuning_logs(

@@ -1,0 +1,56 @@
+"""The flags every job command shares (gcloud's --region, --project, --format, ...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vertexd.cli.common import FlagSyntaxError
+from vertexd.cli.output import FORMATS
+
+CONNECTION = "Connection"
+Region = Annotated[
+    str | None,
+    typer.Option(help="Region of the job (default: $CLOUDSDK_AI_REGION or us-central1)."),
+]
+Project = Annotated[
+    str | None,
+    typer.Option(
+        help="Project of the job (default: $VERTEXD_PROJECT, $CLOUDSDK_CORE_PROJECT or vertexd)."
+    ),
+]
+Endpoint = Annotated[
+    str | None,
+    typer.Option(
+        help="URL of a vertexd server (default: $VERTEXD_ENDPOINT, else <home>/server.json, "
+        "else one is started).",
+        rich_help_panel=CONNECTION,
+    ),
+]
+Home = Annotated[
+    Path | None,
+    typer.Option(
+        help="vertexd home (default: $VERTEXD_HOME or ~/.vertexd).", rich_help_panel=CONNECTION
+    ),
+]
+Format = Annotated[str | None, typer.Option("--format", help="Output format: yaml or json.")]
+PollingInterval = Annotated[
+    float, typer.Option(help="Seconds between two fetches of new log lines.", min=0.0)
+]
+
+
+def checked_format(value: str | None) -> str | None:
+    """The --format value (None when not given, or given empty); anything but yaml or json is
+    a syntax error."""
+    if value and value not in FORMATS:
+        raise FlagSyntaxError("--format", f"Invalid choice: '{value}'. Choose yaml or json.")
+    return value or None
+
+
+def connection_flags(endpoint: str | None, home: Path | None) -> str:
+    """The --endpoint and --home a hint repeats, so that the suggested command reaches the same
+    server."""
+    flags = f" --endpoint={endpoint}" if endpoint else ""
+    return flags + (f" --home={home}" if home else "")
