@@ -1,8 +1,20 @@
-"""Shared fixtures: a real `vertexd serve` process on a free port, and tiny training packages."""
+"""Shared fixtures: a real `vertexd serve` process on a free port, tiny training packages, and
+the databases the servers use.
+
+Databases: the modules in BOTH_DATABASES (or marked `pytest.mark.both_databases`) run every
+test twice, on SQLite and on PostgreSQL (test ids end in [sqlite] / [postgresql]). There,
+each `Server` gets a new empty database of that kind unless it is given one (on SQLite: the
+one in its home, as without a database URL), and `Settings()` made in the test process read
+VERTEXD_DATABASE_URL, the module's database. A test that needs a database of its own asks
+for `database_url` (a new empty one per test, on both kinds, in any module). PostgreSQL is
+the server VERTEXD_TEST_POSTGRES_URL names, as `.ci/services/postgres.sh start` prints it;
+without it the PostgreSQL runs are skipped, or fail in CI (CI=true).
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,12 +27,27 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
 
 # Every server the tests start shares one uv cache: environments are built from it, not PyPI.
 os.environ.setdefault("UV_CACHE_DIR", str(Path(tempfile.gettempdir()) / "vertexd-tests-uv-cache"))
 
 PARENT = "projects/test-project/locations/us-central1"
 SKLEARN = "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-0:latest"
+
+DATABASES = ("sqlite", "postgresql")
+POSTGRES_URL = "VERTEXD_TEST_POSTGRES_URL"
+# Modules that run on both databases: module name -> its own module-scoped fixtures that make
+# an app without asking for `database_kind` (or `module_database_url`); those are made anew
+# for each database. A module may instead carry `pytestmark = pytest.mark.both_databases`.
+BOTH_DATABASES: dict[str, tuple[str, ...]] = {
+    "test_custom_jobs_api": ("api",),
+    "test_custom_jobs_run": (),
+    "test_recovery": (),
+    "test_training_pipelines": (),
+    "test_tuning_api": ("api",),
+    "test_tuning_run": (),
+}
 
 
 def free_port() -> int:
@@ -29,11 +56,181 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Server:
-    """A `vertexd serve` subprocess; `restart(kill=True)` is a crash, not a shutdown."""
+# -- databases ------------------------------------------------------------------------------
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI needs PostgreSQL for these tests: {reason}", pytrace=False)
+    pytest.skip(
+        f'no PostgreSQL ({reason}); start one with: eval "$(bash .ci/services/postgres.sh start)"'
+    )
 
-    def __init__(self, home: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+
+class PostgresServer:
+    """The server VERTEXD_TEST_POSTGRES_URL names: makes and drops test databases on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin: Engine = create_engine(self.url, isolation_level="AUTOCOMMIT")
+
+    def create(self) -> str:
+        name = f"vertexd_test_{secrets.token_hex(6)}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+_postgres: PostgresServer | None = None
+
+
+def postgres_server() -> PostgresServer:
+    """The PostgreSQL server of this test session; skips (fails in CI) when there is none."""
+    global _postgres
+    if _postgres is None:
+        url = os.environ.get(POSTGRES_URL, "")
+        if not url:
+            _unavailable(f"{POSTGRES_URL} is not set")
+        server = PostgresServer(url)
+        try:
+            with server.admin.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means no usable server
+            server.admin.dispose()
+            _unavailable(f"the server at {url} does not answer: {exc}")
+        _postgres = server
+    return _postgres
+
+
+class _ModuleDatabases:
+    """The kind of database the current module runs on, and the databases made for it (dropped
+    when the module ends, after every server and app of the module is stopped)."""
+
+    def __init__(self) -> None:
+        self.kind = "sqlite"
+        self.made: list[str] = []
+
+    def for_server(self) -> str:
+        """A database URL for a new `Server`: "" (the SQLite in its home) or a new one."""
+        if self.kind == "sqlite":
+            return ""
+        url = postgres_server().create()
+        self.made.append(url)
+        return url
+
+
+_module_databases = _ModuleDatabases()
+
+
+def _both_databases(metafunc: pytest.Metafunc) -> tuple[str, ...] | None:
+    """None if this test runs on SQLite only; else the fixtures to make anew per database."""
+    name = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if name in BOTH_DATABASES:
+        return BOTH_DATABASES[name]
+    if metafunc.definition.get_closest_marker("both_databases") or "database_url" in (
+        metafunc.fixturenames
+    ):
+        return ()
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_databases: run the module's tests on SQLite and on PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    remade = _both_databases(metafunc)
+    if remade is None or "database_kind" not in metafunc.fixturenames:
+        return
+    names = ["database_kind", *(n for n in remade if n in metafunc.fixturenames)]
+    metafunc.parametrize(
+        names,
+        [pytest.param(*[kind] * len(names), id=kind) for kind in DATABASES],
+        indirect=True,
+        scope="module",
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _drop_module_databases() -> Iterator[None]:
+    """Set up before and torn down after every other fixture of the module."""
+    yield
+    made, _module_databases.made = _module_databases.made, []
+    for url in made:
+        postgres_server().drop(url)
+
+
+@pytest.fixture(scope="module")
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """What the module's tests run on now: "sqlite" or "postgresql"."""
+    kind = str(getattr(request, "param", "sqlite"))
+    if kind == "postgresql":
+        postgres_server()
+    return kind
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_database(database_kind: str) -> Iterator[None]:
+    """Servers made in the module get a database of its kind; on PostgreSQL, so do the
+    `Settings()` made in this process (VERTEXD_DATABASE_URL, one database for the module)."""
+    _module_databases.kind = database_kind
+    with pytest.MonkeyPatch.context() as patch:
+        if database_kind == "postgresql":
+            patch.setenv("VERTEXD_DATABASE_URL", _module_databases.for_server())
+        yield
+    _module_databases.kind = "sqlite"
+
+
+@pytest.fixture(scope="module")
+def module_database_url(
+    database_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A new empty database for the module, of its kind (SQLite: a file)."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'vertexd.db'}"
+        return
+    url = postgres_server().create()
+    yield url
+    _module_databases.made.append(url)  # dropped with the module, after its apps
+
+
+@pytest.fixture
+def database_url(database_kind: str, tmp_path: Path) -> Iterator[str]:
+    """A new empty database for one test, on SQLite and on PostgreSQL."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'vertexd.db'}"
+        return
+    server = postgres_server()
+    url = server.create()
+    yield url
+    server.drop(url)
+
+
+# -- servers --------------------------------------------------------------------------------
+class Server:
+    """A `vertexd serve` subprocess; `restart(kill=True)` is a crash, not a shutdown.
+
+    `database_url`: "" is the SQLite database in `home`; None (the default) is "" on SQLite
+    and a new empty database on PostgreSQL, in a module that runs on both. A restart keeps it.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        database_url: str | None = None,
+    ) -> None:
         self.home, self.extra, self.env = home, extra, env or {}
+        if database_url is None:
+            given = "--database-url" in extra or "VERTEXD_DATABASE_URL" in self.env
+            database_url = "" if given else _module_databases.for_server()
+        self.database_url = database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -41,9 +238,13 @@ class Server:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "vertexd", "serve", "--port", str(self.port)]
+        if self.database_url:
+            command += ["--database-url", self.database_url]
+        self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
         env = {**os.environ, "VERTEXD_HOME": str(self.home), **self.env}
-        self.home.mkdir(parents=True, exist_ok=True)
+        if "VERTEXD_DATABASE_URL" not in self.env:
+            env.pop("VERTEXD_DATABASE_URL", None)  # that is for apps in this process
         self.process = subprocess.Popen(
             [*command, "--home", str(self.home), *self.extra], stdout=log, stderr=log, env=env
         )
@@ -93,7 +294,8 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, database_kind: str) -> Iterator[Server]:
+    """One server for the module, on each of its databases in turn."""
     running = Server(tmp_path_factory.mktemp("home"), "--cpus", "64", "--memory-gb", "4096")
     running.start()
     yield running

@@ -6,21 +6,57 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# PostgreSQL URLs without a driver (`postgresql://`, Heroku-style `postgres://`) use psycopg 3.
+_POSTGRES_DRIVER = "postgresql+psycopg"
+# A key for pg_advisory_xact_lock: servers starting at once on one database migrate in turn.
+_MIGRATION_LOCK = 0x76657274  # "vert"
 
 
 def sqlite_url(home: Path) -> str:
     return f"sqlite:///{home / 'vertexd.db'}"
 
 
+def normalize_url(url: str) -> URL:
+    """The SQLAlchemy URL vertexd connects to: `postgres://` and `postgresql://` become
+    `postgresql+psycopg://` (psycopg 3, a dependency); other URLs are kept as they are."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername=_POSTGRES_DRIVER)
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if parsed.get_backend_name() == "postgresql":
+        # Defaults for what the URL's query does not say. Timestamps come back in UTC.
+        defaults = {
+            "connect_timeout": 10,
+            "application_name": "vertexd",
+            "options": "-c timezone=UTC",
+        }
+        connect_args = {k: v for k, v in defaults.items() if k not in parsed.query}
+        if parsed.get_driver_name() not in ("psycopg", "psycopg2"):  # libpq's parameters
+            connect_args = {}
+        # The API's worker threads, the scheduler, job monitors and the tuning controller
+        # each hold a connection for one short transaction at a time.
+        return create_engine(
+            parsed,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=30,
+            pool_pre_ping=True,
+            pool_recycle=3600,
+            connect_args=connect_args,
+        )
+    return create_engine(parsed, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -32,9 +68,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision."""
+    """Bring the schema to the newest revision (nothing to do if it is there already)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held to the end of this transaction; DDL is transactional on PostgreSQL.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
