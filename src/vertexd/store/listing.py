@@ -175,7 +175,8 @@ def _compare(column: Any, op: str, value: Any) -> Any:
     if op == ":":
         if value == "*":
             return column.is_not(None)
-        return column.like(str(value).replace("*", "%"))
+        # Case-insensitive on every database (SQLite's LIKE is; PostgreSQL's is not).
+        return column.ilike(str(value).replace("*", "%"))
     ops = {
         "=": column == value,
         "!=": column != value,
