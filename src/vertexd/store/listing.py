@@ -11,7 +11,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, not_, or_, select
@@ -167,7 +167,9 @@ def _comparison(field: str, op: str, value: str) -> Any:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidArgument(f"Invalid time in filter: {value!r}.", "filter") from None
-        return _compare(resources.c[field], op, moment)
+        # Stored times are UTC; a time with another offset (or none: UTC) is compared as UTC.
+        utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return _compare(resources.c[field], op, utc)
     raise InvalidArgument(f"Unsupported filter field: {field!r}.", "filter")
 
 
