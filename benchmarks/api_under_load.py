@@ -1,0 +1,267 @@
+"""API latency of create, get and the first list page, idle and while 500 trivial jobs run.
+
+Starts a real `vertexd serve --cpus 64 --memory-gb 1000` in a temporary home and runs one
+trivial pythonPackageSpec job (a wheel made here whose module parses its arguments and exits)
+so that its Python environment is cached. Then:
+
+- idle: --idle-calls sequential creates (each job waited for before the next), gets and first
+  list pages (50 rows, as the console asks);
+- load: --jobs jobs created at once by --clients clients in parallel while one client gets
+  random created jobs and one lists the first page, each in a loop, until every job has ended.
+  Every job must reach SUCCEEDED; the others are counted and printed.
+
+    python benchmarks/api_under_load.py [--jobs 500] [--clients 50] [--idle-calls 50]
+
+Targets (2 cores, while the jobs run): create and get p99 <= 50 ms, first list page <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+JOBS = "projects/bench/locations/us-central1/customJobs"
+EXECUTOR = "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-0:latest"
+PACKAGE = "gs://bench/packages/bench_task-0.1-py3-none-any.whl"
+TASK_SOURCE = "import argparse\nparser = argparse.ArgumentParser()\n"
+TASK_SOURCE += "parser.add_argument('--index', type=int, required=True)\nparser.parse_args()\n"
+SUCCEEDED, LOST = "JOB_STATE_SUCCEEDED", "NOT FOUND"
+ENDED = (SUCCEEDED, "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", LOST)
+PAGE_SIZE = 50  # src/vertexd/console/static/js/list.js: PAGE_SIZE
+TARGETS_MS = {"create": 50.0, "get": 50.0, "list": 100.0}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def write_wheel(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    info = "bench_task-0.1.dist-info"
+    files = {
+        "bench_task/__init__.py": "",
+        "bench_task/main.py": TASK_SOURCE,
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: bench_task\nVersion: 0.1\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    with zipfile.ZipFile(directory / "bench_task-0.1-py3-none-any.whl", "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+        archive.writestr(f"{info}/RECORD", "".join(f"{p},,\n" for p in [*files, f"{info}/RECORD"]))
+
+
+def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    write_wheel(home / "buckets" / "bench" / "packages")
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [sys.executable, "-m", "vertexd", "serve", "--home", str(home)]
+    command += ["--port", url.rsplit(":", 1)[1], "--cpus", "64", "--memory-gb", "1000"]
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(command, stdout=log, stderr=log)
+    for _ in range(1200):
+        try:
+            httpx.get(f"{url}/healthz").raise_for_status()
+            return server, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not start: {(home / 'server.log').read_text()}")
+
+
+def trivial_job(index: int) -> dict[str, Any]:
+    package = {"executorImageUri": EXECUTOR, "packageUris": [PACKAGE]}
+    package |= {"pythonModule": "bench_task.main", "args": ["--index", str(index)]}
+    pool = {"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": "1"}
+    pools = [{**pool, "pythonPackageSpec": package}]
+    return {"displayName": f"load-{index}", "jobSpec": {"workerPoolSpecs": pools}}
+
+
+@dataclass
+class Run:
+    """Milliseconds of each kind of call, jobs created, failed calls; for the load run: the jobs
+    as they ended, seconds from first create to last end, CPU seconds (server, replicas, us)."""
+
+    ms: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in TARGETS_MS})
+    names: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    ended: list[dict[str, Any]] = field(default_factory=list)
+    wall: float = 0.0
+    cpu: list[float] = field(default_factory=list)
+
+    def call(self, kind: str, client: httpx.Client, method: str, url: str, **kw: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            response = client.request(method, url, **kw).raise_for_status()
+        except httpx.HTTPError as exc:
+            self.errors.append(f"{kind} {url}: {exc!r}")
+            return None
+        self.ms[kind].append((time.perf_counter() - started) * 1000)
+        return response.json()
+
+    def create(self, client: httpx.Client, index: int) -> None:
+        body = self.call("create", client, "POST", f"/v1/{JOBS}", json=trivial_job(index))
+        if body is not None:
+            self.names.append(body["name"])
+
+    def get_any(self, client: httpx.Client) -> None:
+        if not self.names:  # nothing created yet
+            time.sleep(0.005)
+            return
+        self.call("get", client, "GET", f"/v1/{random.choice(self.names)}")
+
+    def list_page(self, client: httpx.Client) -> None:
+        self.call("list", client, "GET", f"/v1/{JOBS}", params={"pageSize": PAGE_SIZE})
+
+
+def wait_ended(client: httpx.Client, names: list[str]) -> list[dict[str, Any]]:
+    """Every job's final body, polling one job at a time in creation order."""
+    pending, ended = list(reversed(names)), []
+    while pending:
+        response = client.get(f"/v1/{pending[-1]}")
+        lost = {"name": pending[-1], "state": LOST} if response.status_code == 404 else None
+        job = lost or response.raise_for_status().json()
+        if job["state"] in ENDED:
+            ended.append(job)
+            pending.pop()
+        else:
+            time.sleep(0.05)
+    return ended
+
+
+def idle(client: httpx.Client, calls: int) -> Run:
+    """Sequential calls with no job running: each created job is waited for before the next."""
+    warm = Run()
+    warm.create(client, -1)
+    ended = wait_ended(client, warm.names)  # builds the Python environment once
+    assert ended[0]["state"] == SUCCEEDED, (ended, warm.errors)
+    run = Run()
+    for index in range(calls):
+        run.create(client, index)
+        wait_ended(client, run.names[-1:])
+    for _ in range(calls):
+        run.get_any(client)
+        run.list_page(client)
+    return run
+
+
+def creator(url: str, run: Run, indexes: range, start: threading.Barrier) -> None:
+    with httpx.Client(base_url=url, timeout=120) as client:
+        start.wait()
+        for index in indexes:
+            run.create(client, index)
+
+
+def reader(url: str, run: Run, kind: str, stop: threading.Event) -> None:
+    with httpx.Client(base_url=url, timeout=120) as client:
+        call = run.list_page if kind == "list" else run.get_any
+        while not stop.is_set():
+            call(client)
+
+
+def load(url: str, pid: int, jobs: int, clients: int) -> Run:
+    """Creates by all clients at once while the readers loop, until every job has ended."""
+    cpu_before = cpu_seconds(pid)
+    run, start, stop = Run(), threading.Barrier(clients + 1), threading.Event()
+    with ThreadPoolExecutor(clients + 2) as pool, httpx.Client(base_url=url, timeout=120) as client:
+        readers = [pool.submit(reader, url, run, kind, stop) for kind in ("get", "list")]
+        shares = [range(i, jobs, clients) for i in range(clients)]
+        creators = [pool.submit(creator, url, run, share, start) for share in shares]
+        try:
+            start.wait()
+            started = time.perf_counter()
+            for future in creators:
+                future.result()
+            run.ended = wait_ended(client, run.names)
+            run.wall = time.perf_counter() - started
+        finally:
+            stop.set()
+        for future in readers:
+            future.result()
+    run.cpu = [after - then for after, then in zip(cpu_seconds(pid), cpu_before, strict=True)]
+    return run
+
+
+def cpu_seconds(pid: int) -> tuple[float, float, float]:
+    """CPU seconds of the server process, of its descendants (ended or live), of this one."""
+    server, here = psutil.Process(pid), psutil.Process().cpu_times()
+    own = server.cpu_times()
+    descendants = own.children_user + own.children_system
+    for child in server.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            descendants += sum(child.cpu_times()[:2])
+    return own.user + own.system, descendants, here.user + here.system
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[89], cuts[98], max(values)
+
+
+def row(kind: str, idle_ms: list[float], load_ms: list[float]) -> str:
+    def cells(values: list[float]) -> str:
+        return f"{len(values):6} " + " ".join(f"{v:7.1f}" for v in percentiles(values))
+
+    ratio = percentiles(load_ms)[2] / TARGETS_MS[kind]
+    return f"{kind:7}{cells(idle_ms)}  {cells(load_ms)}  {TARGETS_MS[kind]:6.0f} {ratio:7.2f}"
+
+
+def report(idle: Run, run: Run, jobs: int, clients: int) -> None:
+    itself, replicas, here = run.cpu
+    print(f"cores: {os.cpu_count()}; under load: {jobs} jobs created by {clients} clients at "
+          f"once, 1 get and 1 list client ({PAGE_SIZE} a page) in a loop")  # fmt: skip
+    head = f"{'n':>6} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}"
+    print(f"{'':7}{'idle (ms)':^38}  {'under load (ms)':^38}  {'target':>6} {'p99 /':>7}")
+    print(f"{'call':7}{head}  {head}  {'p99 ms':>6} {'target':>7}")
+    for kind in TARGETS_MS:
+        print(row(kind, idle.ms[kind], run.ms[kind]))
+    failed = [body for body in run.ended if body["state"] != SUCCEEDED]
+    print(f"{len(run.ended) - len(failed)}/{jobs} jobs SUCCEEDED, {len(failed)} ended otherwise, "
+          f"{jobs - len(run.ended)} not created; wall {run.wall:.1f} s, "
+          f"{len(run.ended) / run.wall:.1f} jobs/s")  # fmt: skip
+    for body in failed:
+        print(f"  {body['name']}: {body['state']} {body.get('error', '')}")
+    for error in idle.errors + run.errors:
+        print(f"  failed call: {error}")
+    print(f"server CPU: {itself:.1f} s itself + {replicas:.1f} s its replicas = "
+          f"{(itself + replicas) / jobs * 1000:.0f} ms a job ({itself / jobs * 1000:.0f} ms "
+          f"itself); this benchmark's clients: {here:.1f} s")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--idle-calls", type=int, default=50)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server, url = start_server(Path(tmp))
+        try:
+            with httpx.Client(base_url=url, timeout=120) as client:
+                idle_run = idle(client, options.idle_calls)
+            load_run = load(url, server.pid, options.jobs, options.clients)
+        finally:
+            server.terminate()
+            server.wait()
+    report(idle_run, load_run, options.jobs, options.clients)
+
+
+if __name__ == "__main__":
+    main()
