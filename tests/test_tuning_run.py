@@ -245,7 +245,9 @@ def test_median_rule_stops_a_visibly_bad_trial(tuning: Server) -> None:
     job = tuning_job(parameters, args, max_trials=8, parallel=2, medianAutomatedStoppingSpec={})
     done = run(tuning, job)
     assert done["state"] == "JOB_STATE_SUCCEEDED", done
-    good, bad = done["trials"][:6], done["trials"][6:]
+    # The median rule needs 5 completed trials: the first 5 always run to their end (trial 6,
+    # good as it is, may fairly be stopped when it falls below the median).
+    good, bad = done["trials"][:5], done["trials"][6:]
     assert all(len(t["measurements"]) == 4 for t in good)
     for trial in bad:  # would report 20 measurements of about -1000 over 2 s
         assert trial["state"] == "SUCCEEDED", trial
