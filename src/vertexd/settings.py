@@ -30,8 +30,12 @@ class Settings(BaseSettings):
     gpus: int | None = None
     # Seconds between SIGTERM and SIGKILL when a job is stopped.
     grace_seconds: float = 10.0
-    # Seconds between two looks at a running job's replicas.
+    # Seconds between two looks at a running job's replicas (backends that cannot say when
+    # a replica ends: containers, Ray).
     poll_seconds: float = 0.02
+    # Local replicas run this much nicer than the server, so that the API answers quickly
+    # while replicas fill the host (0: the server's priority).
+    replica_nice: int = 10
     # Docker Engine API socket (Docker or Podman) for replicas with an image, e.g.
     # unix:///var/run/docker.sock. Empty: no container engine (`vertexd serve` falls back
     # to DOCKER_HOST).

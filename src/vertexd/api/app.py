@@ -64,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         extra_env,
         images=containers.image_env if containers else None,
     )
-    backend: Backend = LocalBackend()
+    backend: Backend = LocalBackend(settings.replica_nice)
     capacity = host_capacity(settings)
     if settings.backend == "ray":
         backend, capacity = ray_backend(settings)

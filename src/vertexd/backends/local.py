@@ -47,7 +47,8 @@ class LocalBackend:
     name = "local"
     runs_images = False
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int = 0) -> None:
+        self.nice = nice  # how much lower than the server's the replicas' priority is
         # Our own children, kept only so their exit is reaped; state lives in handles.
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._exits = exit_watch.ExitWatcher() if exit_watch.supported() else None
@@ -75,7 +76,8 @@ class LocalBackend:
         exit_file = plan.run_dir / f"{replica.task_name}.exit"
         exit_file.unlink(missing_ok=True)
         runner = [sys.executable, "-m", "vertexd.backends.local_runner"]
-        argv = [*runner, str(plan.log_path), replica.task_name, str(exit_file), "--", *replica.argv]
+        where = [str(plan.log_path), replica.task_name, str(exit_file), str(self.nice)]
+        argv = [*runner, *where, "--", *replica.argv]
         process = subprocess.Popen(
             argv,
             cwd=replica.workdir,

@@ -5,7 +5,10 @@ spawns share one process group that the backend can signal. The runner ignores S
 itself (it keeps copying output while the replica shuts down) and records the exit code in
 a file, so a restarted server can still tell how the replica ended.
 
-Usage: python -m vertexd.backends.local_runner LOG TASK EXIT_FILE -- ARGV...
+It lowers its priority by NICE first (the replica inherits it), so that the server stays
+responsive when replicas fill the host.
+
+Usage: python -m vertexd.backends.local_runner LOG TASK EXIT_FILE NICE -- ARGV...
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ def _write(log_fd: int, task: str, stream: str, raw: bytes) -> None:
 
 
 def main(argv: list[str]) -> int:
-    log, task, exit_file, separator, *command = argv
+    log, task, exit_file, nice, separator, *command = argv
     assert separator == "--" and command, __doc__
+    if int(nice) > 0:
+        os.nice(int(nice))
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         # A Python handler (not SIG_IGN) is reset by exec, so the replica still gets signals.
         signal.signal(signum, lambda *_: None)
