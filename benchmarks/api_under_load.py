@@ -236,7 +236,8 @@ def row(kind: str, idle_ms: list[float], load_ms: list[float]) -> str:
 def report(idle: Run, run: Run, jobs: int, clients: int) -> None:
     itself, replicas, here = run.cpu
     print(f"cores: {os.cpu_count()}; under load: {jobs} jobs created by {clients} clients at "
-          f"once, 1 get and 1 list client ({PAGE_SIZE} a page) in a loop")  # fmt: skip
+          f"once; a probe client creates, gets and lists ({PAGE_SIZE} a page) every "
+          f"{PROBE_PAUSE_SECONDS * 1000:.0f} ms meanwhile")  # fmt: skip
     head = f"{'n':>6} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}"
     print(f"{'':7}{'idle (ms)':^38}  {'under load (ms)':^38}  {'target':>6} {'p99 /':>7}")
     print(f"{'call':7}{head}  {head}  {'p99 ms':>6} {'target':>7}")
