@@ -60,11 +60,11 @@ def test_racing_ends_of_a_job_have_one_winner(store: JobStore) -> None:
         calls: list[Callable[[], Any]] = []
         for index in range(THREADS):
             if index % 3 == 0:
-                calls.append(lambda: store.mark_succeeded(name))
+                calls.append(lambda n=name: store.mark_succeeded(n))
             elif index % 3 == 1:
-                calls.append(lambda i=index: store.mark_failed(name, Code.INTERNAL, f"t{i}"))
+                calls.append(lambda n=name, i=index: store.mark_failed(n, Code.INTERNAL, f"t{i}"))
             else:
-                calls.append(lambda: store.mark_cancelling(name))
+                calls.append(lambda n=name: store.mark_cancelling(n))
         winners = [result for result in race(calls) if result is not None]
         # From RUNNING one end wins; or CANCELLING wins, and then at most FAILED after it.
         cancelling = [w for w in winners if w.state == "JOB_STATE_CANCELLING"]
