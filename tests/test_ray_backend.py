@@ -316,7 +316,7 @@ def test_reservations_released_or_never_started_leave_nothing_held(
     released = backend.reserve("1001", replicas)
     assert {a.rsplit(":", 1)[0] for a in released.addresses} <= set(NODES)
     assert ray_leftovers("jobs/1001") != ([], [])
-    backend.release(released.handle)
+    backend.release(released)  # the protocol gives back the whole reservation
     assert_released("jobs/1001")
     backend.reserve("1002", replicas)  # a server that dies here never starts it
     assert_released("jobs/1002", timeout=30)  # after its start deadline
