@@ -23,14 +23,12 @@ import argparse
 import contextlib
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import Any
 
 import httpx
 import psutil
+from distributed_start import free_port, write_wheel  # benchmarks/, beside this script
 
 JOBS = "projects/bench/locations/us-central1/customJobs"
 EXECUTOR = "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-0:latest"
@@ -51,30 +50,8 @@ TARGETS_MS = {"create": 50.0, "get": 50.0, "list": 100.0}
 PROBE_PAUSE_SECONDS = 0.02
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def write_wheel(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    info = "bench_task-0.1.dist-info"
-    files = {
-        "bench_task/__init__.py": "",
-        "bench_task/main.py": TASK_SOURCE,
-        f"{info}/METADATA": "Metadata-Version: 2.1\nName: bench_task\nVersion: 0.1\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
-    }
-    with zipfile.ZipFile(directory / "bench_task-0.1-py3-none-any.whl", "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-        archive.writestr(f"{info}/RECORD", "".join(f"{p},,\n" for p in [*files, f"{info}/RECORD"]))
-
-
 def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    write_wheel(home / "buckets" / "bench" / "packages")
+    write_wheel(home / "buckets" / "bench" / "packages", TASK_SOURCE)
     url = f"http://127.0.0.1:{free_port()}"
     command = [sys.executable, "-m", "vertexd", "serve", "--home", str(home)]
     command += ["--port", url.rsplit(":", 1)[1], "--cpus", "64", "--memory-gb", "1000"]

@@ -49,12 +49,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def write_wheel(directory: Path) -> None:
+def write_wheel(directory: Path, source: str = TASK_SOURCE) -> None:
+    """bench_task-0.1, whose module bench_task.main is `source`."""
     directory.mkdir(parents=True, exist_ok=True)
     info = "bench_task-0.1.dist-info"
     files = {
         "bench_task/__init__.py": "",
-        "bench_task/main.py": TASK_SOURCE,
+        "bench_task/main.py": source,
         f"{info}/METADATA": "Metadata-Version: 2.1\nName: bench_task\nVersion: 0.1\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",
