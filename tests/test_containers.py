@@ -16,6 +16,7 @@ import pytest
 
 from conftest import Server, python_job
 from container_support import (  # noqa: F401 - fixtures: engine, images, leftover check
+    container_engine,
     container_job,
     container_server,
     docker_client,
