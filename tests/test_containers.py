@@ -151,6 +151,14 @@ def test_container_and_process_logs_share_the_job_log(server: Server, busybox: s
     assert "service" in tasks and "workerpool0-0" in tasks
 
 
+def test_the_server_says_which_engine_it_uses(
+    server: Server, container_engine: str, engine_url: str
+) -> None:
+    name = {"docker": "Docker Engine", "podman": "Podman"}[container_engine]
+    said = (server.home / "server.log").read_text()
+    assert f"container engine at {engine_url}: {name} " in said
+
+
 def test_server_without_engine_refuses_containers(tmp_path: Path, busybox: str) -> None:
     (tmp_path / "home").mkdir()
     plain = Server(tmp_path / "home", "--cpus", "64", "--container-engine", "")

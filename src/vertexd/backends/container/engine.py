@@ -3,6 +3,16 @@
 Everything engine-specific is here: the rest of the container backend speaks in
 `ContainerSpec` and `ContainerState` and catches only `EngineError`. Nothing is ever pulled:
 vertexd assumes no registry is reachable, so a missing image is an `ImageMissing` error.
+
+Podman (4.3+, `podman system service`) serves the same API, with these differences, found
+from its version answer (a "Podman Engine" component) where they matter:
+- its `Platform.Name` is the OS (`linux/amd64/debian-12`): `describe()` names Podman;
+- it ignores GPU requests (`DeviceRequests`) and would run the container without GPUs:
+  `create()` refuses a replica that asks for GPUs instead, saying why;
+- signalling a container that is not running is a 500 "container state improper", not 409;
+- its log lines are stamped to the second (Docker's to the nanosecond).
+The `json-file` log driver, `--init` (catatonit), host networking, label filters, exit
+codes and `remove(force=True)` behave as on Docker.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ Stream = Literal["stdout", "stderr"]
 API_TIMEOUT_SECONDS = 60
 API_VERSION = "1.41"  # Docker 20.10+ and Podman 3+ serve it; GPU requests need 1.40
 POOL_SIZE = 256  # connections kept to the engine
+PODMAN = "Podman Engine"  # the component that Podman's version answer names
 
 
 class EngineError(Exception):
@@ -110,13 +121,29 @@ class Engine:
             )
         except docker.errors.DockerException as exc:
             raise EngineError(f"Cannot use the container engine at {url}: {exc}") from exc
+        self._version: dict[str, Any] | None = None  # the engine's version answer, once had
+
+    def version(self) -> dict[str, Any]:
+        """The engine's version answer (asked once); raises EngineError when it does not answer."""
+        if self._version is None:
+            with self._errors("ask the version of"):
+                self._version = dict(self._client.version())
+        return self._version
+
+    def is_podman(self) -> bool:
+        components = self.version().get("Components") or []
+        return any(c.get("Name") == PODMAN for c in components)
 
     def describe(self) -> str:
-        """`Docker 20.10.24 (API 1.41)`; raises EngineError when the engine does not answer."""
-        with self._errors("ask the version of"):
-            version = self._client.version()
-        platform = (version.get("Platform") or {}).get("Name") or ""
-        name = platform or next((c["Name"] for c in version.get("Components", [])), "Engine")
+        """`Docker Engine 20.10.24 (API 1.41)`, `Podman 4.3.1 (API 1.41)`; raises EngineError
+        when the engine does not answer."""
+        version = self.version()
+        if self.is_podman():
+            name = "Podman"  # its Platform.Name is the OS it runs on
+        else:  # Debian's Docker names no platform, only its "Engine" component
+            platform = (version.get("Platform") or {}).get("Name") or ""
+            name = platform or next((c["Name"] for c in version.get("Components", [])), "Engine")
+            name = "Docker Engine" if name == "Engine" else name
         return f"{name} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
 
     # -- images ----------------------------------------------------------------------------
@@ -154,6 +181,13 @@ class Engine:
 
     # -- containers ------------------------------------------------------------------------
     def create(self, spec: ContainerSpec) -> str:
+        if spec.gpus and self.is_podman():
+            asked = "every GPU" if spec.gpus < 0 else f"{spec.gpus} GPU(s)"
+            raise EngineError(
+                f"The replica asks for {asked}, but the container engine at {self.url} is "
+                "Podman, whose Docker-compatible API ignores GPU requests: the container would "
+                "run without them. Use Docker with the NVIDIA Container Toolkit for GPUs."
+            )
         with self._errors(f"create a container of {spec.image} on"):
             try:
                 container = self._client.containers.create(**create_kwargs(spec))
@@ -255,4 +289,8 @@ def _why(exc: BaseException) -> str:
 
 def _is_gone_or_stopped(exc: Exception) -> bool:
     status = getattr(getattr(exc, "response", None), "status_code", None)
-    return isinstance(exc, docker.errors.NotFound) or status == 409 or "is not running" in str(exc)
+    if isinstance(exc, docker.errors.NotFound) or status == 409:
+        return True
+    # Docker: "... is not running"; Podman: "can only kill running containers ... is in state
+    # exited: container state improper" (a 500).
+    return "is not running" in str(exc) or "can only kill running containers" in str(exc)
