@@ -135,7 +135,7 @@ stop() {
   rm -f "$PIDFILE" "$SOCKET"
   # Overlay layers of the storage stay mounted until unmounted.
   [ -f "$CONTAINERS_CONF" ] && podman system prune --force >/dev/null 2>&1 || true
-  grep -o " $STATE/[^ ]*" /proc/mounts | sort -r | while read -r mounted; do
+  { grep -o " $STATE/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mounted; do
     umount "$mounted" 2>/dev/null || true
   done
   say "stopped the podman service (pid $pid)"
