@@ -19,7 +19,7 @@
 # Only `export` lines go to stdout; progress goes to stderr.
 set -euo pipefail
 
-STATE="${VERTEXD_CI_STATE:-/tmp/vertexd-podman-state}/podman"
+STATE="$(realpath -m "${VERTEXD_CI_STATE:-/tmp/vertexd-podman-state}/podman")"
 SOCKET="$STATE/podman.sock"
 PIDFILE="$STATE/podman.pid"
 REGISTRY="${VERTEXD_TEST_REGISTRY:-127.0.0.1:5055}"
@@ -100,7 +100,9 @@ start_service() {
     write_config "$driver"
     say "starting podman system service (storage driver $driver) at $SOCKET"
     rm -f "$SOCKET"
-    setsid podman system service --time=0 "unix://$SOCKET" </dev/null >"$STATE/podman.log" 2>&1 &
+    # In STATE: conmon writes a container's `oom` mark into the service's working directory.
+    (cd "$STATE" && exec setsid podman system service --time=0 "unix://$SOCKET") \
+      </dev/null >"$STATE/podman.log" 2>&1 &
     local pid=$! waited=0
     echo "$pid" >"$PIDFILE"
     while [ $waited -lt 300 ]; do
