@@ -10,7 +10,10 @@ from its version answer (a "Podman Engine" component) where they matter:
 - it ignores GPU requests (`DeviceRequests`) and would run the container without GPUs:
   `create()` refuses a replica that asks for GPUs instead, saying why;
 - signalling a container that is not running is a 500 "container state improper", not 409;
-- its log lines are stamped to the second (Docker's to the nanosecond).
+- its log lines are stamped to the second (Docker's to the nanosecond);
+- Debian 12's Podman 4.3.1 with conmon 2.1.6 reports a container the kernel killed for memory
+  as exit 137 with `OOMKilled` false: conmon writes its `oom` mark into the service's working
+  directory, not the container's bundle, where Podman looks.
 The `json-file` log driver, `--init` (catatonit), host networking, label filters, exit
 codes and `remove(force=True)` behave as on Docker.
 """
