@@ -1,8 +1,9 @@
 """A thin adapter over the Docker Engine API (the `docker` SDK), which Docker and Podman serve.
 
 Everything engine-specific is here: the rest of the container backend speaks in
-`ContainerSpec` and `ContainerState` and catches only `EngineError`. Nothing is ever pulled:
-vertexd assumes no registry is reachable, so a missing image is an `ImageMissing` error.
+`ContainerSpec` and `ContainerState` and catches only `EngineError`. Images are pulled only
+when asked (`pull`, driven by the pull policy in pulls.py); `create` never pulls, so an image
+that is still missing then is an `ImageMissing` error.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any, Literal
 import docker
 import docker.errors
 import requests
+from docker import auth
 from docker.types import DeviceRequest, LogConfig
 from docker.types import Mount as DockerMount
+from docker.utils import parse_repository_tag
 
 from vertexd.launch.plan import Mount
 
@@ -25,6 +28,7 @@ Stream = Literal["stdout", "stderr"]
 API_TIMEOUT_SECONDS = 60
 API_VERSION = "1.41"  # Docker 20.10+ and Podman 3+ serve it; GPU requests need 1.40
 POOL_SIZE = 256  # connections kept to the engine
+CDI_DIRS = (Path("/etc/cdi"), Path("/var/run/cdi"))
 
 
 class EngineError(Exception):
@@ -34,9 +38,8 @@ class EngineError(Exception):
 class ImageMissing(EngineError):
     def __init__(self, image: str, engine_url: str) -> None:
         super().__init__(
-            f"The container image {image} is not on the container engine at {engine_url}. "
-            "vertexd pulls nothing (no registry is assumed to be reachable): the image must be "
-            f"pulled or built there first, e.g. `docker pull {image}` or "
+            f"The container image {image} is not on the container engine at {engine_url}: "
+            f"pull or build it there first, e.g. `docker pull {image}` or "
             f"`docker build -t {image} .`."
         )
         self.image = image
@@ -54,6 +57,8 @@ class ContainerSpec:
     labels: dict[str, str]
     mounts: tuple[Mount, ...] = ()
     gpus: int = 0
+    cpu_limit: float = 0.0  # vCPUs; 0: no limit
+    memory_limit_gb: float = 0.0  # 0: no limit
     network_mode: str = "host"
     init: bool = True  # a tiny init as PID 1 forwards signals and reaps zombies
 
@@ -90,6 +95,11 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
         "detach": True,
         "log_config": LogConfig(type="json-file"),
     }
+    if spec.cpu_limit:
+        kwargs["nano_cpus"] = int(spec.cpu_limit * 1e9)
+    if spec.memory_limit_gb:
+        kwargs["mem_limit"] = int(spec.memory_limit_gb * 1e9)
+        kwargs["memswap_limit"] = kwargs["mem_limit"]  # no swap beyond it: an OOM is an OOM
     if spec.gpus:
         kwargs["device_requests"] = [DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])]
     return kwargs
@@ -129,6 +139,22 @@ class Engine:
                 return None
         pairs = ((attrs.get("Config") or {}).get("Env")) or []
         return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+    def pull(self, image: str) -> Iterator[dict[str, Any]]:
+        """Pull `image`, yielding the engine's progress events. Credentials are found as
+        Docker's CLI finds them (~/.docker/config.json, its credential helpers), read anew
+        each time so that a `docker login` after vertexd started counts."""
+        repository, tag = parse_repository_tag(image)
+        with self._errors(f"pull {image} with"):
+            self._client.api.reload_config()
+            yield from self._client.api.pull(repository, tag or "latest", stream=True, decode=True)
+
+    def has_gpu_runtime(self) -> bool:
+        """Whether the engine can hand GPUs to containers (an NVIDIA runtime or CDI devices)."""
+        with self._errors("ask about"):
+            info = self._client.api.info()
+        runtimes = set(info.get("Runtimes") or {}) | {str(info.get("DefaultRuntime") or "")}
+        return "nvidia" in runtimes or bool(info.get("CDISpecDirs") and _cdi_gpus())
 
     def build(
         self, context: Path, tag: str, on_line: Callable[[str], None], **options: Any
@@ -246,6 +272,19 @@ class Engine:
             raise EngineError(
                 f"Cannot {doing} the container engine at {self.url}: {_why(exc)}"
             ) from exc
+
+
+def registry_of(image: str) -> str:
+    """The registry an image reference names (docker.io when it names none)."""
+    repository, _ = parse_repository_tag(image)
+    registry, _ = auth.resolve_repository_name(repository)
+    return "docker.io" if registry == auth.INDEX_NAME else registry
+
+
+def _cdi_gpus() -> bool:
+    return any(
+        "nvidia" in path.name for folder in CDI_DIRS if folder.is_dir() for path in folder.iterdir()
+    )
 
 
 def _why(exc: BaseException) -> str:
