@@ -55,7 +55,7 @@ def preparer(
     builder = EnvironmentBuilder(tmp_path / "envs", storage)
     extra = {"VERTEXD_BUCKETS_DIR": str(tmp_path / "buckets")}
     engine = EngineHolding(image_env, engine_gpus)
-    return Preparer(tmp_path / "jobs", builder, extra, engine, gpus_here)
+    return Preparer(tmp_path / "jobs", builder, extra, engine, Resources(64, 1000, gpus_here))
 
 
 def reserve(job_id: str, tasks: list[tuple[str, Resources]]) -> Reservation:

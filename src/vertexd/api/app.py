@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         EnvironmentBuilder(settings.envs_dir, storage, shim=settings.gcs == "local"),
         extra_env,
         containers,
-        capacity.gpus,
+        capacity,
     )
     if containers is not None:
         backend = RoutingBackend(backend, containers)

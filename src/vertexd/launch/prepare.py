@@ -69,7 +69,7 @@ class Preparer:
         environments: EnvironmentBuilder,
         extra_env: dict[str, str],
         images: Images | None = None,
-        gpus_here: int = 0,
+        host: Resources | None = None,
     ):
         self.jobs_dir = jobs_dir
         self.environments = environments
@@ -84,7 +84,7 @@ class Preparer:
             if images is not None
             else None
         )
-        self.gpus_here = gpus_here  # GPUs this host (or cluster) has
+        self.host = host or Resources()  # what jobs may use here (the host or the cluster)
 
     def log_path(self, job_id: str) -> Path:
         return job_log_path(self.jobs_dir, job_id)
@@ -139,19 +139,24 @@ class Preparer:
                 self.images.ensure_image(image, log, should_stop)
 
     def _resources(self, index: int, pool: WorkerPoolSpec, python: object, log: Log) -> Resources:
-        """What each replica of the pool gets: what it asks for, without the GPUs when the
-        place it runs has none (it runs on CPUs, with a warning, as Vertex specs copied to a
-        laptop should)."""
+        """What each replica of the pool gets: what it asks for, but never more than the
+        host's budget, and without GPUs when the place it runs has none (it runs on CPUs,
+        with a warning, as Vertex specs copied to a laptop should)."""
         asked = pool_resources(pool)
+        given = replace(
+            asked,
+            cpus=min(asked.cpus, self.host.cpus or asked.cpus),
+            memory_gb=min(asked.memory_gb, self.host.memory_gb or asked.memory_gb),
+        )
         in_container = pool.container_spec is not None or isinstance(python, InContainer)
         engine_gpus = self.images is not None and self.images.gpus
-        gpus = self.gpus_here if engine_gpus or not in_container else 0
+        gpus = self.host.gpus if engine_gpus or not in_container else 0
         if not asked.gpus or gpus:
-            return asked
+            return given
         kind = asked.accelerator_type or "GPU"
         where = (
             "this machine has none"
-            if not self.gpus_here
+            if not self.host.gpus
             else "the container engine has no GPU runtime"
         )
         log(
@@ -159,7 +164,7 @@ class Preparer:
             f"{where}: its replicas run without GPUs, on CPUs only. Start vertexd with "
             "--strict-resources to refuse such jobs instead."
         )
-        return replace(asked, gpus=0, accelerator_type="")
+        return replace(given, gpus=0, accelerator_type="")
 
     def _environment(
         self, index: int, pool: WorkerPoolSpec, log: Log, run_dir: Path, should_stop: StopRequested

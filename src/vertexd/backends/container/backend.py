@@ -36,6 +36,7 @@ HOME_LABEL, JOB_LABEL, TASK_LABEL = "vertexd.home", "vertexd.job", "vertexd.task
 CHECK_SECONDS = 5.0  # while output still flows, how often to ask the engine anyway
 DRAIN_SECONDS = 5.0  # after the container exited: how long its output may still trickle in
 END_WAIT_SECONDS = 5.0  # at cleanup: how long to wait for the last lines
+OUT_OF_MEMORY = "it ran out of memory, and the engine killed it (OOMKilled)"
 
 
 @dataclass
@@ -178,7 +179,7 @@ class ContainerBackend:
         copy.exited_at = copy.exited_at or now
         if not copy.logs.done and now - copy.exited_at < DRAIN_SECONDS:
             return ReplicaStatus(task, True)  # the last lines are on their way
-        detail = "killed: out of memory" if state.oom_killed else state.error
+        detail = OUT_OF_MEMORY if state.oom_killed else state.error
         return self._end(container_id, ReplicaStatus(task, False, state.exit_code, detail=detail))
 
     def _end(self, container_id: str, status: ReplicaStatus) -> ReplicaStatus:

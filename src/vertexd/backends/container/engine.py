@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,6 +108,7 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
 class Engine:
     def __init__(self, url: str, timeout: float = API_TIMEOUT_SECONDS) -> None:
         self.url = f"unix://{url}" if url.startswith("/") else url
+        self._cpus: int | None = None
         try:
             # A fixed API version: nothing is asked of the engine before it is needed (an
             # engine that is down at start only fails the jobs that need it). Each running
@@ -149,6 +150,12 @@ class Engine:
             self._client.api.reload_config()
             yield from self._client.api.pull(repository, tag or "latest", stream=True, decode=True)
 
+    def cpu_count(self) -> int:
+        if self._cpus is None:
+            with self._errors("ask about"):
+                self._cpus = int(self._client.api.info().get("NCPU") or 1)
+        return self._cpus
+
     def has_gpu_runtime(self) -> bool:
         """Whether the engine can hand GPUs to containers (an NVIDIA runtime or CDI devices)."""
         with self._errors("ask about"):
@@ -180,6 +187,8 @@ class Engine:
 
     # -- containers ------------------------------------------------------------------------
     def create(self, spec: ContainerSpec) -> str:
+        if spec.cpu_limit:  # engines refuse a CPU limit above the CPUs they have
+            spec = replace(spec, cpu_limit=min(spec.cpu_limit, self.cpu_count()))
         with self._errors(f"create a container of {spec.image} on"):
             try:
                 container = self._client.containers.create(**create_kwargs(spec))
