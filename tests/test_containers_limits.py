@@ -52,7 +52,8 @@ def test_a_container_within_its_limits_runs(limited: Server, images: dict[str, s
     show = [
         "sh",
         "-c",
-        "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "cat /sys/fs/cgroup/memory.max 2>/dev/null"  # cgroup v2, else v1
+        " || cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
     ]
     done = run_to_end(limited, container_job(images["busybox"], show))
     assert done["state"] == "JOB_STATE_SUCCEEDED", done
