@@ -33,6 +33,8 @@ from container_support import (  # noqa: F401 - fixtures: engine, images, leftov
     run_to_end,
     texts,
 )
+from vertexd.backends.container.engine import Engine
+from vertexd.backends.container.pulls import ImagePuller, PullFailed
 
 pytestmark = pytest.mark.slow
 
@@ -227,3 +229,27 @@ def test_the_engine_is_found_at_a_usual_socket(
     assert "container engine: " in said
     if not Path("/var/run/docker.sock").exists():  # the first place looked at
         assert f"at unix://{runtime}/docker.sock (the usual socket)" in said
+
+
+def test_the_pull_policies(
+    engine_url: str, docker_client: docker.DockerClient, pushed: str, docker_config: Path
+) -> None:
+    """never: only what the engine has; missing: pulls only what it lacks; always: asks the
+    registry every time."""
+    os.environ["DOCKER_CONFIG"] = str(docker_config)
+    engine = Engine(engine_url)
+    try:
+        present = any(pushed in image.tags for image in docker_client.images.list())
+        if present:
+            docker_client.images.remove(pushed)
+        said: list[str] = []
+        with pytest.raises(PullFailed, match="the pull policy is `never`"):
+            ImagePuller(engine, "never").ensure(pushed, said.append)
+        since = time.time() - 1
+        for policy in ("missing", "missing", "always"):
+            ImagePuller(engine, policy).ensure(pushed, said.append)
+        assert pulls_of(docker_client, pushed, since) == 2  # the second "missing" pulled nothing
+        ImagePuller(engine, "never").ensure(pushed, said.append)  # now it is there
+    finally:
+        os.environ.pop("DOCKER_CONFIG")
+        engine.close()

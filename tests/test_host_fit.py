@@ -14,7 +14,11 @@ from fastapi.testclient import TestClient
 
 from conftest import PARENT, Server, python_job, write_wheel
 from vertexd.api.app import create_app
+from vertexd.launch.environments import EnvironmentBuilder
+from vertexd.launch.plan import Reservation, Resources
+from vertexd.launch.prepare import Preparer
 from vertexd.settings import Settings
+from vertexd.storage import Storage
 
 TASK = "import os\nprint('ran on', os.environ.get('CUDA_VISIBLE_DEVICES', 'no GPU setting'))\n"
 
@@ -119,3 +123,22 @@ def test_gpus_a_host_lacks_are_left_out_of_a_local_job_with_a_warning(tmp_path: 
         assert not any("It runs alone" in line for line in said)  # no GPUs: not oversized
     finally:
         server.stop()
+
+
+def test_the_backend_is_asked_for_no_gpus_a_cluster_lacks(tmp_path: Path) -> None:
+    """The launch plan (what a Ray placement group or a local process gets) leaves them out."""
+    storage = Storage(tmp_path / "buckets")
+    builder = EnvironmentBuilder(tmp_path / "envs", storage)
+    preparer = Preparer(tmp_path / "jobs", builder, {}, None, Resources(64, 256, 0))
+    write_wheel(tmp_path / "buckets" / "b", "gpuless", {"gpuless/task.py": TASK})
+    job = with_gpus(python_job("gpuless.task", "gs://b/gpuless-0.1-py3-none-any.whl"), count=2)
+    asked: list[Resources] = []
+
+    def reserve(job_id: str, tasks: list[tuple[str, Resources]]) -> Reservation:
+        asked.extend(resources for _, resources in tasks)
+        return Reservation(tuple(f"127.0.0.1:{9000 + i}" for i in range(len(tasks))))
+
+    said: list[str] = []
+    plan = preparer.prepare("7", job["jobSpec"], 1, said.append, reserve)
+    assert asked == [Resources(4, 15, 0)] and plan.replicas[0].resources == Resources(4, 15, 0)
+    assert any("2 x NVIDIA_TESLA_K80" in line for line in said)
