@@ -190,4 +190,7 @@ def test_local_run_script_exit_code_and_missing_image(
         f"--local-package-path={code}", "--script=train.py",
     )  # fmt: skip
     assert missing.returncode == 1
-    assert "nowhere/python:0" in missing.stderr and "pulled or built" in missing.stderr
+    assert (
+        "ERROR: (vertexd.custom-jobs.local-run) Cannot pull the image nowhere/python:0 from "
+        in (missing.stderr)
+    )

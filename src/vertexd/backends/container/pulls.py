@@ -88,8 +88,7 @@ class ImagePuller:
         try:
             self._pull(pull)
         except PullFailed as exc:
-            pull.error = exc
-            pull.say(str(exc))
+            pull.error = exc  # each waiter raises it: its job's end says it
         finally:
             with self._lock:
                 del self._pulls[pull.image]
