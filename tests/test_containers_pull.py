@@ -155,9 +155,11 @@ def test_an_image_only_in_the_registry_is_pulled_once_for_all_that_need_it(
     assert any(line.startswith(f"Pulled {pushed} in ") and "MB" in line for line in leader)
     steps = [
         next(i for i, line in enumerate(leader) if key in line)
-        for key in ("Pulling", "Pulled", "Started")
+        for key in ("Pulling", "Pulled", ": container vertexd-", "Started", "Job succeeded")
     ]
-    assert steps == sorted(steps)  # pull, then start, in the order a user reads them
+    assert steps == sorted(steps)  # engine, pull, start, end: in the order a user reads them
+    engine_line = leader[steps[2]]
+    assert f"of {pushed} on " in engine_line and " at unix://" in engine_line
     assert all(
         texts(server, job["name"], f"workerpool1-{i}") == ["/data", "ran"]
         for i in (0, 1)

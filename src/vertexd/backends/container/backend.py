@@ -27,6 +27,7 @@ from vertexd.backends.container.logcopy import LogCopy
 from vertexd.backends.container.pulls import ImagePuller, Policy, PullFailed
 from vertexd.backends.handles import ContainerHandle, ContainerReplica
 from vertexd.backends.local import local_addresses
+from vertexd.core.joblog import append_service_line
 from vertexd.launch.environments import StopRequested, never
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
@@ -58,6 +59,7 @@ class ContainerBackend:
         self.puller = ImagePuller(engine, pull)
         self.limits = limits  # cap each container at its machine type's vCPUs and memory
         self.gpus = False  # whether the engine can give containers GPUs (asked at connect)
+        self.described = f"the container engine at {engine.url}"  # for the jobs' logs
         self._copies: dict[str, _Copy] = {}  # container id -> the copy of its output
         self._ended: dict[str, ReplicaStatus] = {}  # container id -> how it ended
 
@@ -72,6 +74,7 @@ class ContainerBackend:
         try:
             described = backend.engine.describe()
             backend.gpus = backend.engine.has_gpu_runtime()
+            backend.described = f"{described} at {found.url}"
         except EngineError as exc:
             log.warning("%s; container replicas fail until it answers.", exc)
             return backend
@@ -144,6 +147,10 @@ class ContainerBackend:
             raise
         self._copies[container_id] = _Copy(
             LogCopy(self.engine, container_id, replica.task_name, plan.log_path, resume=False)
+        )
+        append_service_line(
+            plan.log_path,
+            f"{replica.task_name}: container {spec.name} of {spec.image} on {self.described}.",
         )
         return entry
 

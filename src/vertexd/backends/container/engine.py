@@ -32,7 +32,12 @@ CDI_DIRS = (Path("/etc/cdi"), Path("/var/run/cdi"))
 
 
 class EngineError(Exception):
-    """The engine refused a call or could not be reached; the message says which."""
+    """The engine refused a call or could not be reached; the message says which, `reason`
+    is the engine's (or the connection's) own words."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class ImageMissing(EngineError):
@@ -278,8 +283,9 @@ class Engine:
         except EngineError:
             raise
         except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+            why = _why(exc)
             raise EngineError(
-                f"Cannot {doing} the container engine at {self.url}: {_why(exc)}"
+                f"Cannot {doing} the container engine at {self.url}: {why}", why
             ) from exc
 
 

@@ -105,7 +105,7 @@ class ImagePuller:
                 if line:
                     pull.say(f"Pulling {image}: {line}")
         except EngineError as exc:
-            raise PullFailed(pull_failure(image, registry, str(exc))) from exc
+            raise PullFailed(pull_failure(image, registry, exc.reason)) from exc
         if progress.error:
             raise PullFailed(pull_failure(image, registry, progress.error))
         pull.say(f"Pulled {image} in {time.monotonic() - started:.1f} s ({progress.summary()}).")
