@@ -35,9 +35,10 @@ class EngineError(Exception):
     """The engine refused a call or could not be reached; the message says which, `reason`
     is the engine's (or the connection's) own words."""
 
-    def __init__(self, message: str, reason: str = "") -> None:
+    def __init__(self, message: str, reason: str = "", engine_down: bool = False) -> None:
         super().__init__(message)
         self.reason = reason or message
+        self.engine_down = engine_down  # the engine itself did not answer
 
 
 class ImageMissing(EngineError):
@@ -284,8 +285,9 @@ class Engine:
             raise
         except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
             why = _why(exc)
+            down = not isinstance(exc, docker.errors.APIError)
             raise EngineError(
-                f"Cannot {doing} the container engine at {self.url}: {why}", why
+                f"Cannot {doing} the container engine at {self.url}: {why}", why, down
             ) from exc
 
 

@@ -105,6 +105,8 @@ class ImagePuller:
                 if line:
                     pull.say(f"Pulling {image}: {line}")
         except EngineError as exc:
+            if exc.engine_down:
+                raise PullFailed(f"Cannot pull the image {image}: {exc}") from exc
             raise PullFailed(pull_failure(image, registry, exc.reason)) from exc
         if progress.error:
             raise PullFailed(pull_failure(image, registry, progress.error))
