@@ -39,12 +39,6 @@ def listed_images() -> dict[str, str]:
     return dict(item.split("=", 1) for item in raw.split(",") if "=" in item)
 
 
-@pytest.fixture(scope="module", params=list(ENGINES))
-def container_engine(request: pytest.FixtureRequest) -> str:
-    """The engine the module's tests run on now: "docker" or "podman"."""
-    return str(request.param)
-
-
 @pytest.fixture(scope="module")
 def engine_url(container_engine: str) -> str:
     url = os.environ.get(ENGINES[container_engine], "")

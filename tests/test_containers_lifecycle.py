@@ -15,7 +15,6 @@ import pytest
 from conftest import Server
 from container_support import (  # noqa: F401 - fixtures: engine, images, leftover check
     LABEL,
-    container_engine,
     container_job,
     container_server,
     docker_client,

@@ -11,7 +11,6 @@ from google.cloud import aiplatform
 
 from conftest import Server
 from container_support import (  # noqa: F401 - fixtures: engine, images, leftover check
-    container_engine,
     container_server,
     docker_client,
     engine_url,
