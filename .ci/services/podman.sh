@@ -83,6 +83,12 @@ short-name-mode = "permissive"
 [[registry]]
 location = "$REGISTRY"
 insecure = true
+
+# The same registry by the name localhost (as Docker, Podman takes only what is listed here
+# as plain HTTP).
+[[registry]]
+location = "localhost:${REGISTRY##*:}"
+insecure = true
 CONF
 }
 

@@ -38,6 +38,10 @@ CHECK_SECONDS = 5.0  # while output still flows, how often to ask the engine any
 DRAIN_SECONDS = 5.0  # after the container exited: how long its output may still trickle in
 END_WAIT_SECONDS = 5.0  # at cleanup: how long to wait for the last lines
 OUT_OF_MEMORY = "it ran out of memory, and the engine killed it (OOMKilled)"
+PROBABLY_OUT_OF_MEMORY = (
+    "it was killed under its memory limit: it most likely ran out of memory (this engine "
+    "does not report OOMKilled)"
+)
 
 
 @dataclass
@@ -187,6 +191,8 @@ class ContainerBackend:
         if not copy.logs.done and now - copy.exited_at < DRAIN_SECONDS:
             return ReplicaStatus(task, True)  # the last lines are on their way
         detail = OUT_OF_MEMORY if state.oom_killed else state.error
+        if state.oom_suspected:
+            detail = PROBABLY_OUT_OF_MEMORY
         return self._end(container_id, ReplicaStatus(task, False, state.exit_code, detail=detail))
 
     def _end(self, container_id: str, status: ReplicaStatus) -> ReplicaStatus:

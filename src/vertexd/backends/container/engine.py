@@ -14,7 +14,8 @@ from its version answer (a "Podman Engine" component) where they matter:
 - its log lines are stamped to the second (Docker's to the nanosecond);
 - Debian 12's Podman 4.3.1 with conmon 2.1.6 reports a container the kernel killed for memory
   as exit 137 with `OOMKilled` false: conmon writes its `oom` mark into the service's working
-  directory, not the container's bundle, where Podman looks.
+  directory, not the container's bundle, where Podman looks. So on Podman an exit 137 under
+  a memory limit is reported as `oom_suspected`.
 The `json-file` log driver, `--init` (catatonit), host networking, label filters, exit
 codes and `remove(force=True)` behave as on Docker.
 """
@@ -89,6 +90,7 @@ class ContainerState:
     exit_code: int
     oom_killed: bool = False
     error: str = ""
+    oom_suspected: bool = False  # killed under a memory limit by an engine that cannot say why
 
     @property
     def running(self) -> bool:
@@ -254,11 +256,14 @@ class Engine:
             except docker.errors.NotFound:
                 return None
         state = attrs.get("State") or {}
+        exit_code, oom_killed = int(state.get("ExitCode") or 0), bool(state.get("OOMKilled"))
+        limited = bool((attrs.get("HostConfig") or {}).get("Memory"))
         return ContainerState(
             str(state.get("Status", "")),
-            int(state.get("ExitCode") or 0),
-            bool(state.get("OOMKilled")),
+            exit_code,
+            oom_killed,
             str(state.get("Error") or ""),
+            not oom_killed and limited and exit_code == 137 and self.is_podman(),
         )
 
     def signal(self, container_id: str, signal: str) -> None:
