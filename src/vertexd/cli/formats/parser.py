@@ -136,7 +136,7 @@ def parse(text: str) -> Format:
 def _attributes(reader: _Reader, into: dict[str, Value]) -> None:
     """`no-heading, separator=";"]` (the `[` already read)."""
     while True:
-        name = reader.token("=,])")
+        name = reader.token("=,])(")
         if name:
             if reader.eat("="):
                 into[name] = _convert(reader.token(",])"))

@@ -89,9 +89,7 @@ def _table(spec: Format, records: list[Any]) -> str:
     if isinstance(title, str):
         out.append(title.center(sum(widths) + pad * (len(widths) - 1)).rstrip())
     for row in heading + rows:
-        cells = [
-            _justify(text, widths[i], spec.columns[i].align) for i, text in enumerate(row)
-        ]
+        cells = [_justify(text, widths[i], spec.columns[i].align) for i, text in enumerate(row)]
         out.append((" " * pad).join(cells).rstrip())
     return "".join(line + "\n" for line in out)
 

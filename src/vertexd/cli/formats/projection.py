@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vertexd.cli.formats.parser import Column, KeyPart, parse_key
@@ -67,7 +67,7 @@ def flatten(resources: list[Any], keys: Iterable[str]) -> list[Any]:
     """--flatten: one record per item of each list at `keys` (an empty or missing list leaves
     one record, with None there)."""
     for dotted in keys:
-        key = [part for part in parse_key(dotted) if part is not None]
+        key: list[KeyPart] = [part for part in parse_key(dotted) if part is not None]
         flat: list[Any] = []
         for resource in resources:
             items = resolve(resource, key)
@@ -79,7 +79,7 @@ def flatten(resources: list[Any], keys: Iterable[str]) -> list[Any]:
     return resources
 
 
-def _replaced(resource: Any, key: list[KeyPart], value: Any) -> Any:
+def _replaced(resource: Any, key: Sequence[KeyPart], value: Any) -> Any:
     """A copy of `resource` with `value` at `key` (copying only the path to it)."""
     if not key:
         return value
