@@ -46,7 +46,10 @@ EXAMPLES: list[tuple[str, str]] = [
     ("value(createTime.date())", "2024-03-05T07:08:09\n\n"),
     ("value(createTime.date('%Y-%m-%d %H:%M'))", "2024-03-05 07:08\n\n"),
     ('value(createTime.date(format="%d/%m/%Y"))', "05/03/2024\n\n"),
-    ('value[separator=","](name.basename(), state)', "123,JOB_STATE_SUCCEEDED\n45,JOB_STATE_RUNNING\n"),
+    (
+        'value[separator=","](name.basename(), state)',
+        "123,JOB_STATE_SUCCEEDED\n45,JOB_STATE_RUNNING\n",
+    ),
     ('value[delimiter=" "](labels)', "env=dev team=ml\n\n"),
     ("value[quote,separator=','](displayName)", '"train, v1"\neval\n'),
     ("value(displayName)", "train, v1\neval\n"),
@@ -59,34 +62,56 @@ EXAMPLES: list[tuple[str, str]] = [
     ),
     (
         "table(name.basename(), jobSpec.workerPoolSpecs[0].machineSpec.machineType, createTime)",
-        "NAME  MACHINE_TYPE   CREATE_TIME\n"
-        "123   n1-standard-4  2024-03-05T07:08:09.123456Z\n"
-        "45\n",
+        "NAME  MACHINE_TYPE   CREATE_TIME\n123   n1-standard-4  2024-03-05T07:08:09.123456Z\n45\n",
     ),
-    ("table[no-heading](name.basename(), state)", "123  JOB_STATE_SUCCEEDED\n45   JOB_STATE_RUNNING\n"),
-    ("table(state, name.basename())", "STATE                NAME\nJOB_STATE_SUCCEEDED  123\nJOB_STATE_RUNNING    45\n"),
+    (
+        "table[no-heading](name.basename(), state)",
+        "123  JOB_STATE_SUCCEEDED\n45   JOB_STATE_RUNNING\n",
+    ),
+    (
+        "table(state, name.basename())",
+        "STATE                NAME\nJOB_STATE_SUCCEEDED  123\nJOB_STATE_RUNNING    45\n",
+    ),
     ("table(name.basename():sort=1)", "NAME\n123\n45\n"),
     ("table(name.basename():sort=1:reverse)", "NAME\n45\n123\n"),
-    ("table(name.basename():align=right:label=ID, state)", " ID  STATE\n123  JOB_STATE_SUCCEEDED\n 45  JOB_STATE_RUNNING\n"),
+    (
+        "table(name.basename():align=right:label=ID, state)",
+        " ID  STATE\n123  JOB_STATE_SUCCEEDED\n 45  JOB_STATE_RUNNING\n",
+    ),
     # a name already used as a heading gets the names to its left.
     (
         "table(name, labels.name)",
         f"{'NAME'.ljust(len(JOB['name']))}  LABELS_NAME\n{JOB['name']}\n{OTHER['name']}\n",
     ),
-    ("table[pad=1](name.basename(), state)", "NAME STATE\n123  JOB_STATE_SUCCEEDED\n45   JOB_STATE_RUNNING\n"),
+    (
+        "table[pad=1](name.basename(), state)",
+        "NAME STATE\n123  JOB_STATE_SUCCEEDED\n45   JOB_STATE_RUNNING\n",
+    ),
     # csv: lower-case headings, quoted only when needed.
     (
         "csv(name.basename():label=id, displayName, state)",
-        "id,display_name,state\n123,\"train, v1\",JOB_STATE_SUCCEEDED\n45,eval,JOB_STATE_RUNNING\n",
+        'id,display_name,state\n123,"train, v1",JOB_STATE_SUCCEEDED\n45,eval,JOB_STATE_RUNNING\n',
     ),
     ("csv[no-heading](name.basename(), labels)", "123,env=dev;team=ml\n45,\n"),
-    ('csv[separator=";"](name.basename(), state)', "name;state\n123;JOB_STATE_SUCCEEDED\n45;JOB_STATE_RUNNING\n"),
+    (
+        'csv[separator=";"](name.basename(), state)',
+        "name;state\n123;JOB_STATE_SUCCEEDED\n45;JOB_STATE_RUNNING\n",
+    ),
     # list: " - " then the items, one per line, indented.
-    ("list(name.basename(), state)", " - 123\n   JOB_STATE_SUCCEEDED\n - 45\n   JOB_STATE_RUNNING\n"),
-    ("list[compact](name.basename(), state)", " - 123 JOB_STATE_SUCCEEDED\n - 45 JOB_STATE_RUNNING\n"),
+    (
+        "list(name.basename(), state)",
+        " - 123\n   JOB_STATE_SUCCEEDED\n - 45\n   JOB_STATE_RUNNING\n",
+    ),
+    (
+        "list[compact](name.basename(), state)",
+        " - 123 JOB_STATE_SUCCEEDED\n - 45 JOB_STATE_RUNNING\n",
+    ),
     ("none", ""),
-    ('json(name.basename(), state)', '[\n  {\n    "name": "123",\n    "state": "JOB_STATE_SUCCEEDED"\n  },\n'
-     '  {\n    "name": "45",\n    "state": "JOB_STATE_RUNNING"\n  }\n]\n'),
+    (
+        "json(name.basename(), state)",
+        '[\n  {\n    "name": "123",\n    "state": "JOB_STATE_SUCCEEDED"\n  },\n'
+        '  {\n    "name": "45",\n    "state": "JOB_STATE_RUNNING"\n  }\n]\n',
+    ),
     ("yaml(state)", "- state: JOB_STATE_SUCCEEDED\n- state: JOB_STATE_RUNNING\n"),
 ]
 
@@ -187,9 +212,14 @@ def test_cli_value_table_and_csv(server: Server, jobs: list[dict[str, Any]]) -> 
         for text, state in [("DISPLAY_NAME", "STATE")]
         + [(job["displayName"], job["state"]) for job in newest_first]
     )
-    csv = listed(server, "--format=csv(name.basename():label=ID,displayName)", "--limit=1",
-                 "--sort-by=displayName")
-    assert csv == f"ID,display_name\n{a['name'].rsplit('/', 1)[1]},fmt-a\n"
+    csv = listed(
+        server,
+        "--format=csv(name.basename():label=ID,displayName)",
+        "--limit=1",
+        "--sort-by=displayName",
+    )
+    # csv lower-cases every heading, explicit labels too, as gcloud does.
+    assert csv == f"id,display_name\n{a['name'].rsplit('/', 1)[1]},fmt-a\n"
 
 
 @pytest.mark.slow
@@ -210,6 +240,9 @@ def test_cli_flatten_and_bad_formats(server: Server, jobs: list[dict[str, Any]])
     unknown = vertexd(*at(server, "custom-jobs", "describe", "1", "--format=xml"))
     assert unknown.returncode == 2
     assert "argument --format: Invalid choice: 'xml'." in unknown.stderr
-    empty = vertexd(*at(server, "custom-jobs", "list", "--filter=display_name=none-such",
-                        "--format=value(name)"))
+    empty = vertexd(
+        *at(
+            server, "custom-jobs", "list", "--filter=display_name=none-such", "--format=value(name)"
+        )
+    )
     assert empty.returncode == 0 and empty.stdout == "" and empty.stderr == "Listed 0 items.\n"
