@@ -39,7 +39,16 @@ def test_both_groups_have_the_same_commands_and_flags(group: str) -> None:
     assert list(commands(group))[:5] == ["create", "describe", "list", "cancel", "stream-logs"]
     assert flags(group, "describe") == ["job", "output_format", *SHARED]
     assert flags(group, "cancel") == ["job", *SHARED]
-    listing = ["filter_", "limit", "page_size", "sort_by", "uri", "output_format", *SHARED]
+    listing = [
+        "filter_",
+        "limit",
+        "page_size",
+        "sort_by",
+        "uri",
+        "flatten",
+        "output_format",
+        *SHARED,
+    ]
     assert flags(group, "list") == listing
 
 

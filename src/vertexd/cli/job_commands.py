@@ -50,6 +50,14 @@ SortBy = Annotated[
     typer.Option(help="Comma-separated fields to sort by; ~FIELD sorts descending."),
 ]
 Uri = Annotated[bool, typer.Option("--uri", help="Print only the jobs' URIs.")]
+Flatten = Annotated[
+    str | None,
+    typer.Option(
+        "--flatten",
+        help="Comma-separated list keys: one record per item of each, e.g. "
+        "jobSpec.workerPoolSpecs.",
+    ),
+]
 TaskName = Annotated[str | None, typer.Option(help="Only this task's logs, e.g. workerpool0-0.")]
 AllowMultilineLogs = Annotated[
     bool,
@@ -158,12 +166,14 @@ def _list(
     page_size: PageSize = None,
     sort_by: SortBy = None,
     uri: Uri = False,
+    flatten: Flatten = None,
     output_format: Format = None,
 ) -> None:
     fmt = checked_format(output_format)
     client = call.client()
     parent = parent_name(call.project, call.region)
-    jobs = list_jobs(client, parent, call.kind.collection, filter_, limit, page_size, sort_by)
+    collection = call.kind.collection
+    jobs = list_jobs(client, parent, collection, filter_, limit, page_size, sort_by, flatten)
     show_listing(client, jobs, fmt, uri)
 
 

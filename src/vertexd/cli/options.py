@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from vertexd.cli.common import FlagSyntaxError
-from vertexd.cli.output import FORMATS
+from vertexd.cli.common import CliError, FlagSyntaxError
+from vertexd.cli.formats import FormatError, UnknownFormat, parse
 
 CONNECTION = "Connection"
 Region = Annotated[
@@ -35,17 +35,29 @@ Home = Annotated[
         help="vertexd home (default: $VERTEXD_HOME or ~/.vertexd).", rich_help_panel=CONNECTION
     ),
 ]
-Format = Annotated[str | None, typer.Option("--format", help="Output format: yaml or json.")]
+Format = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="Output format, as gcloud's: yaml, json, value(KEYS), table(KEYS), csv(KEYS), list "
+        "or none; e.g. value(name), table(name.basename():label=ID,state).",
+    ),
+]
 PollingInterval = Annotated[
     float, typer.Option(help="Seconds between two fetches of new log lines.", min=0.0)
 ]
 
 
 def checked_format(value: str | None) -> str | None:
-    """The --format value (None when not given, or given empty); anything but yaml or json is
-    a syntax error."""
-    if value and value not in FORMATS:
-        raise FlagSyntaxError("--format", f"Invalid choice: '{value}'. Choose yaml or json.")
+    """The --format value (None when not given, or given empty), checked: an unknown format name
+    is a syntax error of the flag, a malformed expression an error like gcloud's."""
+    if value:
+        try:
+            parse(value)
+        except UnknownFormat as error:
+            raise FlagSyntaxError("--format", f"Invalid choice: '{error.name}'. {error}") from None
+        except FormatError as error:
+            raise CliError(str(error)) from None
     return value or None
 
 

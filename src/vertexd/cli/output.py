@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-FORMATS = ("yaml", "json")
+from vertexd.cli.formats import render
+
 # Wide enough that a table written to a pipe or file is never wrapped.
 PIPE_WIDTH = 240
 
@@ -24,7 +25,10 @@ def _console() -> Console:
 
 
 def render_resource(resource: Any, output_format: str = "yaml") -> str:
-    """gcloud's default output: YAML with sorted keys (json: indented, sorted)."""
+    """gcloud's default output: YAML with sorted keys (json: indented, sorted); any other
+    gcloud format expression (`value(name)`, `table(...)`, ...) as gcloud prints it."""
+    if output_format not in ("json", "yaml"):
+        return render(resource, output_format, single=not isinstance(resource, list))
     if output_format == "json":
         return json.dumps(resource, indent=2, sort_keys=True) + "\n"
     return yaml.safe_dump(resource, default_flow_style=False, sort_keys=True, allow_unicode=True)
