@@ -40,6 +40,7 @@ from vertexd.service.tuning_jobs import TuningJobService
 from vertexd.settings import Settings
 from vertexd.storage import Storage
 from vertexd.storage.gcs import ObjectStore
+from vertexd.storage.gcs.endpoint import replica_storage_env
 from vertexd.store.db import make_engine, migrate
 from vertexd.store.jobs import JobStore
 from vertexd.tuning.controller import TuningController
@@ -52,7 +53,12 @@ def create_app(settings: Settings) -> FastAPI:
     store = JobStore(engine)
     storage = Storage(settings.buckets_dir, settings.gcs)
     extra_env = (
-        {"VERTEXD_BUCKETS_DIR": str(settings.buckets_dir)} if settings.gcs == "local" else {}
+        {
+            "VERTEXD_BUCKETS_DIR": str(settings.buckets_dir),
+            **replica_storage_env(settings.host, settings.port),
+        }
+        if settings.gcs == "local"
+        else {}
     )
     # Replicas with an image (and executor images the engine has) run on a container engine.
     containers = (
