@@ -3,6 +3,9 @@ STORAGE_EMULATOR_HOST pointing at vertexd, and the objects are the buckets folde
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from conftest import Server, python_job, write_wheel
@@ -66,3 +69,34 @@ def test_a_job_writes_its_model_through_fsspec(server: Server) -> None:
     assert done["state"] == "JOB_STATE_SUCCEEDED", server.logs(name)
     weights = buckets / BUCKET / "fs-run" / "model" / "weights.txt"
     assert weights.read_text() == "written through fsspec"
+
+
+GCS_PATH_TRAINER = """
+import os
+
+model_dir = "/gcs/" + os.environ["AIP_MODEL_DIR"][len("gs://"):]
+os.makedirs(model_dir, exist_ok=True)
+with open(model_dir + "model.bin", "wb") as out:
+    out.write(b"through /gcs")
+print("listed", sorted(os.listdir("/gcs")))
+"""
+
+
+def test_a_local_job_writes_its_model_to_gcs_paths(server: Server) -> None:
+    buckets = server.home / "buckets"
+    write_wheel(buckets / BUCKET / "pkg", "gcspath", {"gcspath/task.py": GCS_PATH_TRAINER})
+    job = python_job(
+        "gcspath.task",
+        f"gs://{BUCKET}/pkg/gcspath-0.1-py3-none-any.whl",
+        baseOutputDirectory={"outputUriPrefix": f"gs://{BUCKET}/gcs-run"},
+    )
+    name = server.create(job).json()["name"]
+    done = server.wait_for(name, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", timeout=300)
+    texts = [entry["text"] for entry in server.logs(name)]
+    reasons = [text for text in texts if text.startswith("/gcs is not available")]
+    if reasons and os.geteuid() != 0:
+        pytest.skip(reasons[0])  # said once, in the job log, where /gcs cannot be had
+    assert done["state"] == "JOB_STATE_SUCCEEDED", texts
+    assert (buckets / BUCKET / "gcs-run" / "model" / "model.bin").read_bytes() == b"through /gcs"
+    assert any(text.startswith("listed [") and BUCKET in text for text in texts)
+    assert not any(Path("/gcs").iterdir()), "the bind mount stays in the replica's namespace"
