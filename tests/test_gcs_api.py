@@ -197,3 +197,12 @@ def test_uploads_never_reach_outside_the_bucket(
             bucket.blob(name).upload_from_string(b"no")
     assert not (gcs.home / "buckets" / "escaped.txt").exists()
     assert not Path("/etc/escaped.txt").exists()
+
+
+def test_real_cloud_storage_mode_serves_no_storage_api(tmp_path: Path) -> None:
+    real = Server(tmp_path / "home", env={"VERTEXD_GCS": "gcs"})
+    real.start()
+    try:
+        assert real.client.get("/storage/v1/b").status_code == 404
+    finally:
+        real.stop()

@@ -25,6 +25,9 @@ PREFIXES = ("/storage/v1", "/download/storage/v1", "/upload/storage/v1")
 
 
 def install_gcs_api(app: FastAPI, store: ObjectStore) -> None:
+    """Serve the API; called while the app is made, before any request (nothing else writes
+    the store's staging and upload folders), so leftovers of an earlier server go first."""
+    store.sweep()
     app.include_router(gcs_router(store))
 
 

@@ -44,6 +44,18 @@ class ObjectStore:
         self.uploads_dir = self.meta_dir / "uploads"
         self._lock = threading.Lock()
 
+    def sweep(self, max_age_seconds: float = 7 * 24 * 3600) -> None:
+        """Remove what an earlier server left: staged bytes, and upload sessions unused for
+        `max_age_seconds` (an unfinished resumable upload is kept that long, as on GCS)."""
+        now = time.time()
+        for staged in self.staging_dir.glob("object-*"):
+            staged.unlink(missing_ok=True)
+        for session in self.uploads_dir.glob("*"):
+            data = session / "data"
+            seen = data.stat().st_mtime if data.exists() else session.stat().st_mtime
+            if now - seen > max_age_seconds:
+                shutil.rmtree(session, ignore_errors=True)
+
     # -- buckets ---------------------------------------------------------------------------
     def bucket_dir(self, bucket: str) -> Path:
         return self.buckets_dir / check_bucket(bucket)
