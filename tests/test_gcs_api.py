@@ -206,3 +206,29 @@ def test_real_cloud_storage_mode_serves_no_storage_api(tmp_path: Path) -> None:
         assert real.client.get("/storage/v1/b").status_code == 404
     finally:
         real.stop()
+
+
+def test_metadata_is_kept_beside_the_file(gcs: Server, bucket: storage.Bucket) -> None:
+    blob = bucket.blob("meta/labelled.json")
+    blob.upload_from_string(b"{}", content_type="application/json")
+    blob.metadata = {"owner": "tests"}
+    blob.patch()
+    again = bucket.get_blob("meta/labelled.json")
+    assert again is not None
+    assert again.metadata == {"owner": "tests"} and again.metageneration == 2
+    assert again.content_type == "application/json" and again.generation == blob.generation
+    listed = storage.Client().list_blobs(BUCKET, prefix="meta/")
+    assert [(b.name, b.content_type) for b in listed] == [
+        ("meta/labelled.json", "application/json")
+    ]
+    assert sorted(p.name for p in (folder(gcs) / "meta").iterdir()) == ["labelled.json"]
+
+
+def test_a_bucket_with_objects_is_not_deleted(gcs: Server, bucket: storage.Bucket) -> None:
+    other = storage.Client().create_bucket("short-lived-bucket")
+    other.blob("keep.txt").upload_from_string(b"keep")
+    with pytest.raises(api_exceptions.Conflict):
+        other.delete()
+    other.blob("keep.txt").delete()
+    other.delete()
+    assert not (gcs.home / "buckets" / "short-lived-bucket").exists()

@@ -33,10 +33,6 @@ def not_routed(request: Request) -> GcsError:
     )
 
 
-def flag(request: Request, key: str) -> bool:
-    return request.query_params.get(key, "").lower() in ("1", "true", "yes")
-
-
 def integer(request: Request, key: str, default: int) -> int:
     value = request.query_params.get(key)
     if value in (None, ""):

@@ -10,7 +10,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from vertexd.api.gcs.common import base_url, flag, integer, json_body, not_routed
+from vertexd.api.gcs.common import base_url, integer, json_body, not_routed
 from vertexd.api.gcs.media import Media
 from vertexd.api.gcs.wire import bucket_resource, object_resource
 from vertexd.storage.gcs.conditions import Conditions, generation_of
@@ -123,7 +123,6 @@ class JsonApi:
             max_results=integer(request, "maxResults", MAX_RESULTS),
             start_offset=query.get("startOffset", ""),
             end_offset=query.get("endOffset", ""),
-            include_trailing_delimiter=flag(request, "includeTrailingDelimiter"),
         )
         page = list_objects(self.store, bucket, wanted)
         base = base_url(request)

@@ -186,6 +186,8 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int]:
     if match is None or size == 0 or match.groups() == ("", ""):
         return 0, size - 1
     first, last = match.groups()
+    if first and last and int(last) < int(first):
+        return 0, size - 1  # not a valid range: the whole object, as HTTP says
     if first == "":
         return max(0, size - int(last)), size - 1
     if int(first) >= size:

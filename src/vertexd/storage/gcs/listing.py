@@ -36,7 +36,6 @@ class ListRequest:
     max_results: int = MAX_RESULTS
     start_offset: str = ""
     end_offset: str = ""
-    include_trailing_delimiter: bool = False
 
 
 def list_objects(store: ObjectStore, bucket: str, request: ListRequest) -> Page:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -148,8 +149,6 @@ class Sidecars:
         self.path(bucket, name).unlink(missing_ok=True)
 
     def forget_bucket(self, bucket: str) -> None:
-        import shutil
-
         shutil.rmtree(self.root / bucket, ignore_errors=True)
 
     def write(self, meta: ObjectMeta, stat: os.stat_result) -> None:

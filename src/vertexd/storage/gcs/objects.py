@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from vertexd.storage.gcs.conditions import Conditions
-from vertexd.storage.gcs.errors import GcsError, bad_request, conflict, not_found
+from vertexd.storage.gcs.errors import bad_request, conflict, not_found
 from vertexd.storage.gcs.metadata import Digests, ObjectMeta, Sidecars, editable
-from vertexd.storage.gcs.names import check_bucket, inside, object_path
+from vertexd.storage.gcs.names import bucket_problem, check_bucket, inside, object_path
 
 MAX_COMPOSE_SOURCES = 32
 NO_CONDITIONS = Conditions()
@@ -67,8 +67,6 @@ class ObjectStore:
         return BucketInfo(bucket, path.stat().st_mtime_ns)
 
     def list_buckets(self) -> list[BucketInfo]:
-        from vertexd.storage.gcs.names import bucket_problem
-
         if not self.buckets_dir.is_dir():
             return []
         names = sorted(p.name for p in self.buckets_dir.iterdir() if p.is_dir())
@@ -80,7 +78,7 @@ class ObjectStore:
         try:
             path.mkdir()
         except FileExistsError:
-            raise GcsError(409, "conflict", f"The bucket {bucket} already exists.") from None
+            raise conflict(f"The bucket {bucket} already exists.") from None
         return self.get_bucket(bucket)
 
     def delete_bucket(self, bucket: str) -> None:
