@@ -75,3 +75,47 @@ def test_a_container_writes_its_model_with_google_cloud_storage(
     assert done["state"] == "JOB_STATE_SUCCEEDED", texts(engine_server, name)
     assert (bucket / "run" / "model" / "model.txt").read_text() == "from a container"
     assert "seen at /gcs: from a container" in texts(engine_server, name)
+
+
+SCRIPT = """
+import os, sys
+print("script in a container says", " ".join(sys.argv[1:]))
+"""
+# The test image has no network: pip installs the SDK's package offline, with the image's
+# own setuptools, into Debian's system Python (which PEP 668 guards otherwise).
+OFFLINE_PIP = {"PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
+OFFLINE_PIP["PIP_BREAK_SYSTEM_PACKAGES"] = "1"
+
+
+def test_sdk_from_local_script_in_a_custom_container_installs_from_gcs(
+    engine_server: Server,
+    images: dict[str, str],
+    docker_client: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import aiplatform
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", engine_server.url)
+    (engine_server.home / "buckets" / "sdk-staging").mkdir(parents=True, exist_ok=True)
+    aiplatform.init(
+        project="sdk-project",
+        location="us-central1",
+        api_endpoint=engine_server.url,
+        api_transport="rest",
+        credentials=AnonymousCredentials(),
+        staging_bucket="gs://sdk-staging",
+    )
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    job = aiplatform.CustomJob.from_local_script(
+        display_name="sdk-script-container",
+        script_path=str(script),
+        container_uri=images["python"],
+        args=["--hello", "container"],
+        environment_variables=OFFLINE_PIP,
+    )
+    job.run(sync=True)
+    assert job.state == aiplatform.gapic.JobState.JOB_STATE_SUCCEEDED
+    assert "script in a container says --hello container" in texts(engine_server, job.resource_name)
