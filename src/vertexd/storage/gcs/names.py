@@ -16,6 +16,7 @@ from vertexd.storage.gcs.errors import bad_request
 
 _BUCKET_CHARS = re.compile(r"[a-z0-9][a-z0-9._-]*[a-z0-9]")
 _MAX_OBJECT_BYTES = 1024
+_MAX_SEGMENT_BYTES = 255  # a file name on Linux file systems
 
 
 def bucket_problem(name: str) -> str | None:
@@ -56,6 +57,8 @@ def object_problem(name: str) -> str | None:
     parts = name.rstrip("/").split("/")
     if any(part in ("", ".", "..") for part in parts):
         return "object names cannot have empty, '.' or '..' path segments here"
+    if any(len(part.encode("utf-8", "surrogatepass")) > _MAX_SEGMENT_BYTES for part in parts):
+        return "each '/'-separated part of an object name has at most 255 bytes here (a file name)"
     return None
 
 
