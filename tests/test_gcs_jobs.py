@@ -3,12 +3,14 @@ STORAGE_EMULATOR_HOST pointing at vertexd, and the objects are the buckets folde
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from conftest import Server, python_job, write_wheel
+from probe_package import probe_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -100,3 +102,23 @@ def test_a_local_job_writes_its_model_to_gcs_paths(server: Server) -> None:
     assert (buckets / BUCKET / "gcs-run" / "model" / "model.bin").read_bytes() == b"through /gcs"
     assert any(text.startswith("listed [") and BUCKET in text for text in texts)
     assert not any(Path("/gcs").iterdir()), "the bind mount stays in the replica's namespace"
+
+
+def test_replicas_keep_their_own_storage_setting_with_real_cloud_storage(
+    tmp_path: Path,
+) -> None:
+    """VERTEXD_GCS=gcs: vertexd serves no storage API and sets no STORAGE_EMULATOR_HOST."""
+    real = Server(tmp_path / "home", "--cpus", "64", env={"VERTEXD_GCS": "gcs"})
+    wheel = probe_wheel(tmp_path / "packages")
+    env_file = tmp_path / "env.json"
+    real.start()
+    try:
+        job = python_job("probe.task", f"file://{wheel}", ["--env-file", str(env_file)])
+        name = real.create(job).json()["name"]
+        done = real.wait_for(name, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", timeout=300)
+        assert done["state"] == "JOB_STATE_SUCCEEDED", real.logs(name)
+    finally:
+        real.stop()
+    seen = json.loads(env_file.read_text())["env"]
+    assert seen.get("STORAGE_EMULATOR_HOST") == os.environ.get("STORAGE_EMULATOR_HOST")
+    assert "VERTEXD_BUCKETS_DIR" not in seen
