@@ -217,6 +217,9 @@ def test_metadata_is_kept_beside_the_file(gcs: Server, bucket: storage.Bucket) -
     assert again is not None
     assert again.metadata == {"owner": "tests"} and again.metageneration == 2
     assert again.content_type == "application/json" and again.generation == blob.generation
+    again.metadata = {"owner": None, "stage": "two"}
+    again.patch()
+    assert bucket.get_blob("meta/labelled.json").metadata == {"stage": "two"}  # type: ignore[union-attr]
     listed = storage.Client().list_blobs(BUCKET, prefix="meta/")
     assert [(b.name, b.content_type) for b in listed] == [
         ("meta/labelled.json", "application/json")

@@ -139,6 +139,9 @@ class Sidecars:
         self, meta: ObjectMeta, file: Path, fields: dict[str, Any], now: int
     ) -> ObjectMeta:
         merged = {**meta.fields, **fields}
+        if isinstance(fields.get("metadata"), dict):  # keys merge; a null value removes one
+            custom = {**(meta.fields.get("metadata") or {}), **fields["metadata"]}
+            merged["metadata"] = {k: v for k, v in custom.items() if v is not None}
         changed = replace(
             meta, fields=merged, metageneration=meta.metageneration + 1, updated_ns=now
         )

@@ -156,6 +156,8 @@ class ObjectStore:
             meta = self.get(bucket, name)
             conditions.check(meta, f"{bucket}/{name}")
             changes = editable(fields)
+            if isinstance(fields.get("metadata"), dict):
+                changes["metadata"] = fields["metadata"]  # even {}: merged key by key
             changes.update({k: None for k in fields if k in _CLEARABLE and fields[k] is None})
             return self.sidecars.update_fields(
                 meta, self.path(bucket, name), changes, time.time_ns()
