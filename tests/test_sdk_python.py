@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +9,7 @@ from google.api_core import exceptions as api_exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform
 
-from conftest import SKLEARN, Server, free_port
+from conftest import SKLEARN, Server
 from probe_package import probe_wheel
 
 pytestmark = pytest.mark.slow
@@ -108,42 +104,16 @@ def test_python_package_training_job_returns_its_model(sdk_server: Server) -> No
     assert aiplatform.Model(model.resource_name).display_name == model.display_name
 
 
-# -- jobs whose code the SDK uploads to Cloud Storage (a GCS emulator here) ------------------
+# -- jobs whose code the SDK uploads to Cloud Storage: vertexd's own, over the local buckets --
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[str]:
-    port = free_port()
-    command = ["gcp-storage-emulator", "start", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--in-memory", "--default-bucket", "sdk-staging", "-q"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    host = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            subprocess.run(
-                [sys.executable, "-c", f"import urllib.request as u; u.urlopen('{host}/')"],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            break
-        except subprocess.CalledProcessError:
-            assert time.monotonic() < deadline, "the GCS emulator did not start"
-            time.sleep(0.1)
-    yield host
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def gcs_server(emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"STORAGE_EMULATOR_HOST": emulator, "VERTEXD_GCS": "gcs"}
-    server = Server(tmp_path_factory.mktemp("gcs-home"), "--cpus", "64", env=env)
-    server.start()
-    yield server
-    server.stop()
+@pytest.fixture
+def staging(sdk_server: Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The SDK's one setting for its uploads: STORAGE_EMULATOR_HOST is vertexd."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", sdk_server.url)
+    (sdk_server.home / "buckets" / "sdk-staging").mkdir(exist_ok=True)  # a folder is a bucket
+    use(sdk_server, "gs://sdk-staging")
+    return "sdk-staging"
 
 
 TRAINING_SCRIPT = """
@@ -153,11 +123,18 @@ print("trial", os.environ.get("CLOUD_ML_JOB_ID"))
 """
 
 
+MODEL_SCRIPT = """
+import os
+from google.cloud import storage
+
+bucket, _, path = os.environ["AIP_MODEL_DIR"][len("gs://"):].partition("/")
+storage.Client().bucket(bucket).blob(path + "model.txt").upload_from_string("a model")
+"""
+
+
 def test_from_local_script_runs_the_package_the_sdk_uploaded(
-    gcs_server: Server, emulator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sdk_server: Server, staging: str, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator)
-    use(gcs_server, "gs://sdk-staging")
     script = tmp_path / "train.py"
     script.write_text(TRAINING_SCRIPT)
     job = aiplatform.CustomJob.from_local_script(
@@ -169,17 +146,17 @@ def test_from_local_script_runs_the_package_the_sdk_uploaded(
     )
     job.run(sync=True)
     assert job.state == aiplatform.gapic.JobState.JOB_STATE_SUCCEEDED
-    texts = [e["text"] for e in gcs_server.logs(job.resource_name)]
+    texts = [e["text"] for e in sdk_server.logs(job.resource_name)]
     assert "script says --hello world" in texts
+    staged = sdk_server.home / "buckets" / staging
+    assert list(staged.glob("**/*.tar.gz")), "the SDK's upload is a file of the local bucket"
 
 
 def test_custom_training_job_from_a_script(
-    gcs_server: Server, emulator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sdk_server: Server, staging: str, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator)
-    use(gcs_server, "gs://sdk-staging")
     script = tmp_path / "train.py"
-    script.write_text(TRAINING_SCRIPT)
+    script.write_text(MODEL_SCRIPT)
     training = aiplatform.CustomTrainingJob(
         display_name="sdk-script-pipeline",
         script_path=str(script),
@@ -189,3 +166,6 @@ def test_custom_training_job_from_a_script(
     model = training.run(replica_count=1, machine_type="n1-standard-4", args=["--x", "1"])
     assert training.state == aiplatform.gapic.PipelineState.PIPELINE_STATE_SUCCEEDED
     assert model.resource_name.startswith("projects/sdk-project/locations/us-central1/models/")
+    assert model.uri.startswith(f"gs://{staging}/")
+    saved = sdk_server.home / "buckets" / model.uri[len("gs://") :] / "model.txt"
+    assert saved.read_text() == "a model"

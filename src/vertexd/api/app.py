@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from vertexd import __version__
 from vertexd.api.errors import install_error_handlers
+from vertexd.api.gcs import install_gcs_api
 from vertexd.api.job_routes import job_routes
 from vertexd.api.models import model_routes
 from vertexd.api.operations import operation_routes
@@ -40,6 +41,8 @@ from vertexd.service.trial_jobs import TrialJobs
 from vertexd.service.tuning_jobs import TuningJobService
 from vertexd.settings import Settings
 from vertexd.storage import Storage
+from vertexd.storage.gcs import ObjectStore
+from vertexd.storage.gcs.endpoint import replica_storage_env
 from vertexd.store.db import make_engine, migrate
 from vertexd.store.jobs import JobStore
 from vertexd.tuning.controller import TuningController
@@ -54,7 +57,12 @@ def create_app(settings: Settings) -> FastAPI:
     store = JobStore(engine)
     storage = Storage(settings.buckets_dir, settings.gcs)
     extra_env = (
-        {"VERTEXD_BUCKETS_DIR": str(settings.buckets_dir)} if settings.gcs == "local" else {}
+        {
+            "VERTEXD_BUCKETS_DIR": str(settings.buckets_dir),
+            **replica_storage_env(settings.host, settings.port),
+        }
+        if settings.gcs == "local"
+        else {}
     )
     # Replicas with an image (and executor images the engine has) run on a container engine.
     engine_search = find_engine(settings.container_engine)
@@ -127,6 +135,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(job_routes("trainingPipelines", pipelines, TrainingPipeline))
     app.include_router(operation_routes(operations))
     app.include_router(model_routes(models))
+    if settings.gcs == "local":  # the Cloud Storage JSON API over the local buckets
+        install_gcs_api(app, ObjectStore(settings.buckets_dir))
     install_console(app, store, storage)  # the web console at /
 
     @app.get("/healthz", tags=["service"])

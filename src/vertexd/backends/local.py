@@ -21,6 +21,12 @@ from vertexd.backends.handles import LocalHandle, LocalReplica
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
 # Host variables that would make the replica's Python pick up the server's packages.
+# The runner comes from this server's own vertexd (PYTHONPATH is not passed on to replicas).
+_SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
+RUNNER = (
+    f"import sys; sys.path.insert(0, {_SOURCE_ROOT!r}); "
+    "from vertexd.backends.local_runner import main; sys.exit(main(sys.argv[1:]))"
+)
 _NOT_INHERITED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
 
@@ -75,7 +81,7 @@ class LocalBackend:
         replica.workdir.mkdir(parents=True, exist_ok=True)
         exit_file = plan.run_dir / f"{replica.task_name}.exit"
         exit_file.unlink(missing_ok=True)
-        runner = [sys.executable, "-m", "vertexd.backends.local_runner"]
+        runner = [sys.executable, "-c", RUNNER]
         where = [str(plan.log_path), replica.task_name, str(exit_file), str(self.nice)]
         argv = [*runner, *where, "--", *replica.argv]
         process = subprocess.Popen(

@@ -6,7 +6,8 @@ itself (it keeps copying output while the replica shuts down) and records the ex
 a file, so a restarted server can still tell how the replica ended.
 
 It lowers its priority by NICE first (the replica inherits it), so that the server stays
-responsive when replicas fill the host.
+responsive when replicas fill the host. With local buckets it binds them at /gcs in a mount
+namespace of its own, which the replica inherits (gcs_mount.py).
 
 Usage: python -m vertexd.backends.local_runner LOG TASK EXIT_FILE NICE -- ARGV...
 """
@@ -19,9 +20,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vertexd.backends.gcs_mount import mount_gcs
 from vertexd.backends.output_lines import copy_lines
 from vertexd.backends.process_group import exit_status, record_exit
 from vertexd.core.joblog import format_line, open_for_append
+
+FIRST_TASK = "workerpool0-0"
 
 
 def _write(log_fd: int, task: str, stream: str, raw: bytes) -> None:
@@ -37,6 +41,9 @@ def main(argv: list[str]) -> int:
         # A Python handler (not SIG_IGN) is reset by exec, so the replica still gets signals.
         signal.signal(signum, lambda *_: None)
     log_fd = open_for_append(Path(log))
+    problem = mount_gcs(dict(os.environ))  # the replica inherits the mount namespace
+    if problem and task == FIRST_TASK:  # said once per job: every replica has the same reason
+        os.write(log_fd, format_line(task, "stderr", problem))
     try:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -113,13 +113,14 @@ def _summary(entries: list[_Entry]) -> str:
 def _catalogue() -> _Catalogue:
     data = json.loads(resources.files("vertexd.launch").joinpath("executors.json").read_text())
     sets: dict[str, dict[str, Any]] = data["sets"]
+    every_set = tuple(data.get("every_set", ()))  # what every prebuilt image offers
     entries: dict[tuple[str, str], _Entry] = {}
     for family, versions in data["images"].items():
         for tag, set_name in versions.items():
             parsed = parse_image(f"{family}.{tag}")
             assert parsed is not None, f"bad image {family}.{tag} in executors.json"
             chosen = sets[set_name]
-            requirements = tuple(chosen.get("requirements", ()))
+            requirements = (*chosen.get("requirements", ()), *every_set)
             entries[parsed] = _Entry(
                 family, parsed[1], tag, requirements, chosen.get("unsupported", "")
             )
