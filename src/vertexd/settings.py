@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     # The host's budget; unset means what the machine has.
     cpus: float | None = None
     memory_gb: float | None = None
-    gpus: int | None = None
+    # GPUs: unset, every NVIDIA GPU NVML shows; "0,2" only those; "N" the first N (N declared
+    # devices where NVML is missing: machines without it, and tests).
+    gpus: str | None = None
     # Seconds between SIGTERM and SIGKILL when a job is stopped.
     grace_seconds: float = 10.0
     # Seconds between two looks at a running job's replicas (backends that cannot say when
@@ -54,6 +56,19 @@ class Settings(BaseSettings):
     ray_address: str = ""
     # How long a job waits for its Ray placement group before it fails.
     ray_placement_timeout_seconds: float = 60.0
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _gpus_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @property
+    def gpu_count(self) -> int | None:
+        """`gpus` as a count (a list counts its devices), None when unset."""
+        if self.gpus is None or not self.gpus.strip():
+            return None
+        text = self.gpus.strip()
+        return int(text) if text.isdigit() else len([p for p in text.split(",") if p.strip()])
 
     @property
     def db_url(self) -> str:

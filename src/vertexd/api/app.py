@@ -30,6 +30,7 @@ from vertexd.resources.custom_job import CustomJob
 from vertexd.resources.training_pipeline import TrainingPipeline
 from vertexd.resources.tuning_job import HyperparameterTuningJob
 from vertexd.scheduler.admission import host_capacity
+from vertexd.scheduler.gpus import GpuPool, read_inventory
 from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
 from vertexd.scheduler.supervisor import Timing
 from vertexd.service.custom_jobs import CustomJobService, HostFacts
@@ -76,9 +77,14 @@ def create_app(settings: Settings) -> FastAPI:
     if containers is None:
         log.info("no container engine: %s", engine_search.explain())
     backend: Backend = LocalBackend(settings.replica_nice)
-    capacity = host_capacity(settings)
+    gpus: GpuPool | None = None  # on Ray, the cluster hands out its GPUs
     if settings.backend == "ray":
         backend, capacity = ray_backend(settings)
+    else:
+        gpus = GpuPool(read_inventory(settings.gpus))
+        capacity = host_capacity(settings, len(gpus))
+        for gpu in gpus.gpus.values():
+            log.info("GPU inventory: %s", gpu.describe())
     preparer = Preparer(
         settings.jobs_dir,
         EnvironmentBuilder(settings.envs_dir, storage, shim=settings.gcs == "local"),
@@ -89,7 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     if containers is not None:
         backend = RoutingBackend(backend, containers)
     timing = Timing(settings.grace_seconds, settings.poll_seconds)
-    scheduler = Scheduler(store, backend, preparer, capacity, timing)
+    scheduler = Scheduler(store, backend, preparer, capacity, timing, gpus)
     operations = OperationService(store)
     custom_jobs = CustomJobService(
         store,
@@ -102,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
             containers.gpus if containers else False,
             settings.strict_resources,
             engine_search.explain(),
+            frozenset(gpu.kind for gpu in gpus.gpus.values() if gpu.kind) if gpus else frozenset(),
         ),
     )
     models = ModelService(store, operations)

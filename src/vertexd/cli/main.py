@@ -54,7 +54,13 @@ def serve(
     memory_gb: Annotated[
         float | None, typer.Option(help="Memory (GB) jobs may use (default: all).")
     ] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs jobs may use (default: all).")] = None,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            help="GPUs jobs may use: 0,2 (those devices) or N (the first N; N declared devices "
+            "where NVML is missing). Default: every NVIDIA GPU."
+        ),
+    ] = None,
     container_engine: Annotated[
         str | None,
         typer.Option(

@@ -77,6 +77,9 @@ class ReplicaPlan:
     cmd: tuple[str, ...] | None = None  # None keeps the image's CMD
     python_env: PythonEnvSpec | None = None  # set when argv[0] is a built environment's python
     mounts: tuple[Mount, ...] = ()  # host folders inside the container (with an image only)
+    # The host GPUs the replica is given (ids: UUIDs, or indices of declared ones); empty with
+    # `resources.gpus` set: the backend picks them (Ray).
+    gpu_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

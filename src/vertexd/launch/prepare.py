@@ -39,6 +39,16 @@ def pool_resources(pool: WorkerPoolSpec) -> Resources:
     return Resources(float(shape.cpus), shape.memory_gb, gpus, kind if gpus else "")
 
 
+def replica_gpus(spec: CustomJobSpec) -> list[tuple[str, int, str]]:
+    """(task name, GPUs, acceleratorType) of each replica, in plan order."""
+    wanted = []
+    for index, pool in active_pools(spec):
+        asked = pool_resources(pool)
+        for replica in range(pool.replica_count or 1):
+            wanted.append((f"workerpool{index}-{replica}", asked.gpus, asked.accelerator_type))
+    return wanted
+
+
 def job_resources(spec: CustomJobSpec) -> Resources:
     total = Resources()
     for _, pool in active_pools(spec):
@@ -98,9 +108,11 @@ class Preparer:
         reserve: Reserve,
         trial_id: str = "",
         should_stop: StopRequested = never,
+        gpu_ids: list[list[str]] | None = None,
     ) -> LaunchPlan:
         """Build the plan. Environments are made first: a failed build reserves nothing, and
-        one that `should_stop()` ends raises BuildStopped."""
+        one that `should_stop()` ends raises BuildStopped. `gpu_ids`: the host GPUs that
+        admission gave each replica (None: the backend chooses, or there are none)."""
         spec = CustomJobSpec.model_validate(job_spec)
         pools = active_pools(spec)
         run_dir = self.jobs_dir / job_id / f"attempt-{attempt}"
@@ -124,8 +136,13 @@ class Preparer:
         base = spec.base_output_directory.output_uri_prefix if spec.base_output_directory else None
         context = JobContext(job_id, job_spec, base, trial_id)
         plans = tuple(
-            self._replica(pool, pythons[slot.pool], given[slot.pool], context, slots, slot, run_dir)
-            for (_, _, pool), slot in zip(replicas, slots, strict=True)
+            with_gpus(
+                self._replica(
+                    pool, pythons[slot.pool], given[slot.pool], context, slots, slot, run_dir
+                ),
+                gpu_ids[number] if gpu_ids is not None else None,
+            )
+            for number, ((_, _, pool), slot) in enumerate(zip(replicas, slots, strict=True))
         )
         return LaunchPlan(job_id, run_dir, self.log_path(job_id), plans, reservation)
 
@@ -216,6 +233,18 @@ class Preparer:
         argv = (str(python.python), "-m", package.python_module, *(package.args or []))
         recipe = PythonEnvSpec(package.executor_image_uri, tuple(package.package_uris or ()))
         return ReplicaPlan(slot.task_name, argv, env, workdir, resources, python_env=recipe)
+
+
+def with_gpus(replica: ReplicaPlan, gpu_ids: list[str] | None) -> ReplicaPlan:
+    """The replica sees exactly the host GPUs it was given (none: it sees none), as a Vertex
+    replica sees its VM's; None leaves the choice to the backend."""
+    if gpu_ids is None:
+        return replica
+    visible = ",".join(gpu_ids)
+    env = {**replica.env, "CUDA_VISIBLE_DEVICES": visible, "NVIDIA_VISIBLE_DEVICES": visible}
+    if not gpu_ids:
+        env["NVIDIA_VISIBLE_DEVICES"] = "void"  # the NVIDIA runtime's word for none
+    return replace(replica, env=env, gpu_ids=tuple(gpu_ids))
 
 
 def container_override(

@@ -54,6 +54,7 @@ class AcceleratorType(IntEnum):
     NVIDIA_H200_141GB = 15
     NVIDIA_B200 = 16
     NVIDIA_GB200 = 17
+    NVIDIA_RTX_PRO_6000 = 18
 
 
 class MachineSpec(VertexModel):

@@ -1,14 +1,15 @@
 """Which queued jobs may start now, against the host's CPU, memory and GPU budget.
 
 First come, first served: a job that does not fit holds back the ones behind it, so a large
-job is never starved by a stream of small ones. A job larger than the whole host runs
-when it is alone, so specs copied from Vertex (n1-standard-8 on a laptop) still run.
+job is never starved by a stream of small ones. The one exception: a job that asks for no
+GPU may pass jobs waiting only for GPUs when the CPUs and memory leave room for it and for
+them (it cannot delay them). A job larger than the whole host runs when it is alone, so
+specs copied from Vertex (n1-standard-8 on a laptop) still run.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import psutil
 
@@ -16,18 +17,14 @@ from vertexd.launch.plan import Resources
 from vertexd.settings import Settings
 
 
-def host_capacity(settings: Settings) -> Resources:
+def host_capacity(settings: Settings, gpus: int) -> Resources:
+    """The budget: --cpus and --memory-gb, else what the machine has; `gpus` from the
+    inventory (gpus.py)."""
     cpus = settings.cpus if settings.cpus is not None else float(os.cpu_count() or 1)
     memory = settings.memory_gb
     if memory is None:
         memory = psutil.virtual_memory().total / 1e9
-    gpus = settings.gpus if settings.gpus is not None else _count_nvidia_gpus()
     return Resources(cpus, memory, gpus)
-
-
-def _count_nvidia_gpus() -> int:
-    devices = Path("/proc/driver/nvidia/gpus")
-    return len(list(devices.iterdir())) if devices.is_dir() else 0
 
 
 def admit(
@@ -35,10 +32,29 @@ def admit(
 ) -> list[str]:
     """Names of the queued jobs (in queue order) that start now."""
     chosen: list[str] = []
+    waiting: Resources | None = None  # what the jobs that must wait, ahead in the queue, need
     for name, need in queued:
-        alone = running == 0 and not chosen
-        if not (alone or (in_use + need).fits_in(capacity)):
-            break
-        chosen.append(name)
-        in_use = in_use + need
+        if waiting is None:
+            alone = running == 0 and not chosen
+            if alone or (in_use + need).fits_in(capacity):
+                chosen.append(name)
+                in_use = in_use + need
+            else:
+                waiting = need
+        elif cannot_delay(need, in_use, waiting, capacity):
+            chosen.append(name)
+            in_use = in_use + need
+        else:
+            waiting = waiting + need
     return chosen
+
+
+def cannot_delay(
+    need: Resources, in_use: Resources, waiting: Resources, capacity: Resources
+) -> bool:
+    """Whether a job behind waiting ones may start first: it takes no GPU, and the CPUs and
+    memory leave room for it and for all that wait (they wait only for GPUs to free up)."""
+    if need.gpus:
+        return False
+    together = in_use + waiting + need
+    return together.cpus <= capacity.cpus and together.memory_gb <= capacity.memory_gb

@@ -20,9 +20,10 @@ from vertexd.backends.base import Backend
 from vertexd.core import joblog, states
 from vertexd.core.codes import Code
 from vertexd.launch.plan import Resources
-from vertexd.launch.prepare import Preparer, job_resources
+from vertexd.launch.prepare import Preparer, job_resources, replica_gpus
 from vertexd.resources.custom_job import CustomJobSpec
 from vertexd.scheduler.admission import admit
+from vertexd.scheduler.gpus import GpuPool, assignment_lines, fair_share
 from vertexd.scheduler.supervisor import Supervisor, Timing
 from vertexd.store.jobs import JobStore, Record
 
@@ -53,9 +54,12 @@ class Scheduler:
         preparer: Preparer,
         capacity: Resources,
         timing: Timing,
+        gpus: GpuPool | None = None,
     ) -> None:
         self.store, self.backend, self.preparer = store, backend, preparer
         self.capacity, self.timing = capacity, timing
+        # The host's GPUs, handed out by id at admission (None: the backend assigns them).
+        self.gpus = gpus if gpus is not None and len(gpus) else None
         self._threads = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="vertexd-jobs")
         self._supervised: dict[str, _Supervised] = {}
         self._demands: dict[str, Resources] = {}  # queued job -> its need (read by admission)
@@ -140,12 +144,35 @@ class Scheduler:
         admitted = []
         for name in chosen:
             need = self._demands.pop(name)
-            record = self.store.mark_pending(name)
-            if record is not None:
-                if not need.fits_in(self.capacity):
-                    self._warn_oversized(record, need)
-                admitted.append((record, need))
+            record = self.store.mark_pending(name, self._take_gpus(name))
+            if record is None:
+                if self.gpus is not None:
+                    self.gpus.give_back(name)
+                continue
+            if not need.fits_in(self.capacity):
+                self._warn_oversized(record, need)
+            self._log_gpus(record)
+            admitted.append((record, need))
         return admitted
+
+    def _take_gpus(self, name: str) -> list[list[str]] | None:
+        """Device ids per replica for a job admission chose (every replica gets a list, so
+        that one asking for none sees none)."""
+        if self.gpus is None:
+            return None
+        wanted = replica_gpus(CustomJobSpec.model_validate(self.store.get(name).body["jobSpec"]))
+        given = self.gpus.take(name, fair_share(wanted, len(self.gpus)))
+        if given is None:  # admission counted them free: only a bug gets here
+            raise RuntimeError(f"admission chose {name} without free GPUs for it")
+        return given
+
+    def _log_gpus(self, record: Record) -> None:
+        if self.gpus is None or not record.devices:
+            return
+        wanted = replica_gpus(CustomJobSpec.model_validate(record.body["jobSpec"]))
+        path = self.preparer.log_path(record.id)
+        for line in assignment_lines(self.gpus, wanted, record.devices):
+            joblog.append_service_line(path, line)
 
     def _demand_of(self, name: str) -> Resources:
         known = self._demands.get(name)
@@ -175,6 +202,8 @@ class Scheduler:
 
     def _finished(self, name: str) -> None:
         supervised = self._supervised.pop(name)
+        if self.gpus is not None:
+            self.gpus.give_back(name)
         for listener in self._listeners:
             try:
                 listener(supervised.record)
@@ -191,6 +220,7 @@ class Scheduler:
         for record in self.store.in_states(active, CUSTOM_JOBS):
             if record.handle is not None:
                 to_reattach.append(record)
+                self._hold_gpus(record)
             elif states.short(record.state) == states.PENDING:
                 self.store.requeue(record.name)  # nothing of it had started
             else:
@@ -200,3 +230,10 @@ class Scheduler:
                     "The vertexd server stopped before it recorded the job's replicas.",
                 )
         return to_reattach
+
+    def _hold_gpus(self, record: Record) -> None:
+        if self.gpus is None or not record.devices:
+            return
+        clashes = self.gpus.hold(record.name, [key for ids in record.devices for key in ids])
+        if clashes:
+            log.error("%s holds GPUs another job holds too: %s", record.name, clashes)

@@ -124,6 +124,7 @@ class Supervisor:
                 self.backend.reserve,
                 self.trial.id if self.trial else "",
                 should_stop=lambda: self._stop_reason is not None,
+                gpu_ids=record.devices,
             )
         except BuildStopped:
             self._end_before_start()

@@ -32,6 +32,7 @@ class HostFacts:
     container_gpus: bool = False  # the engine can give containers GPUs
     strict: bool = False  # --strict-resources
     no_engine: str = ""  # where vertexd looked for an engine, when it found none
+    gpu_kinds: frozenset[str] = frozenset()  # acceleratorTypes of the host's GPUs (known ones)
 
     @property
     def runs_images(self) -> bool:
@@ -70,9 +71,11 @@ def _check_pool(host: HostFacts, pool: WorkerPoolSpec, asked: Resources, path: s
     gpus_here = host.capacity.gpus
     if asked.gpus and pool.container_spec is not None and not host.container_gpus:
         gpus_here = 0  # the engine cannot hand them to a container
+    kind = asked.accelerator_type
     if asked.gpus > gpus_here:
-        kind = asked.accelerator_type or "GPU"
-        missing.append(f"{asked.gpus} x {kind} (this host has {gpus_here} GPUs for it)")
+        missing.append(f"{asked.gpus} x {kind or 'GPU'} (this host has {gpus_here} GPUs for it)")
+    elif asked.gpus and kind and host.gpu_kinds and kind not in host.gpu_kinds:
+        missing.append(f"{kind} (this host has {', '.join(sorted(host.gpu_kinds))})")
     if asked.cpus > host.capacity.cpus:
         missing.append(f"{asked.cpus:g} vCPUs (this host has {host.capacity.cpus:g})")
     if asked.memory_gb > host.capacity.memory_gb:

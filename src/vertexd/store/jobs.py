@@ -148,11 +148,12 @@ class JobStore:
             conn.execute(update(resources).where(resources.c.name == name).values(**values))
 
     # -- named transitions ---------------------------------------------------------------
-    def mark_pending(self, name: str) -> Record | None:
-        return self._move(name, states.PENDING)
+    def mark_pending(self, name: str, devices: list[list[str]] | None = None) -> Record | None:
+        """Admitted, holding `devices` (GPU ids per replica) from now on."""
+        return self._move(name, states.PENDING, devices=devices)
 
     def requeue(self, name: str) -> Record | None:
-        return self._move(name, states.QUEUED)
+        return self._move(name, states.QUEUED, devices=None)
 
     def mark_running(self, name: str) -> Record | None:
         return self._move(name, states.RUNNING, start=True)
@@ -180,9 +181,11 @@ class JobStore:
         end: bool = False,
         error: dict[str, Any] | None = None,
         only_from: Collection[str] = (),
+        **columns: Any,
     ) -> Record | None:
         """Move to `target` if the state machine allows it from the state the row is in now;
-        None (and no write) if it does not. Observers hear of every move that was made."""
+        None (and no write) if it does not. `columns` (parts beside the resource) are written
+        in the same compare-and-set. Observers hear of every move that was made."""
         for _ in range(MAX_RACES):
             seen = self.find(name)
             if seen is None or not states.can_move(seen.state, target):
@@ -199,9 +202,14 @@ class JobStore:
                 body["error"] = error
             attempt = seen.attempt + (1 if target == states.PENDING else 0)
             values = {"state": full_state, "body": body, "update_time": stamp, "attempt": attempt}
-            if self._swap(seen, **values):
+            if self._swap(seen, **values, **columns):
                 moved = replace(
-                    seen, state=full_state, body=body, attempt=attempt, revision=seen.revision + 1
+                    seen,
+                    state=full_state,
+                    body=body,
+                    attempt=attempt,
+                    revision=seen.revision + 1,
+                    **columns,
                 )
                 for observer in self._observers:
                     observer(moved)

@@ -35,6 +35,8 @@ class Record:
     handle: dict[str, Any] | None = None  # what a backend started (owner: the job's supervisor)
     trial: TrialLink | None = None  # a trial's CustomJob: which trial of which tuning job
     progress: dict[str, Any] | None = None  # a tuning job's bookkeeping (owner: the controller)
+    # GPU ids per replica, in plan order, while the job holds them (owner: the scheduler)
+    devices: list[list[str]] | None = None
 
     @property
     def id(self) -> str:
@@ -54,4 +56,5 @@ def record_of(row: Any) -> Record:
         handle=row.handle,
         trial=TrialLink.from_json(row.trial),
         progress=row.progress,
+        devices=row.devices,
     )

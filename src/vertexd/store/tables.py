@@ -28,6 +28,8 @@ resources = Table(
     Column("handle", JSON, nullable=True),
     Column("trial", JSON, nullable=True),
     Column("progress", JSON, nullable=True),
+    # The GPUs an admitted job holds, per replica (the scheduler, with the admission).
+    Column("devices", JSON, nullable=True),
     Index("ix_resources_kind_parent_created", "kind", "parent", "create_time"),
     Index("ix_resources_state", "state"),
 )

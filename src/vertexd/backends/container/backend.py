@@ -258,6 +258,7 @@ def container_spec(
         labels={HOME_LABEL: home, JOB_LABEL: plan.job_id, TASK_LABEL: replica.task_name},
         mounts=replica.mounts,
         gpus=replica.resources.gpus,
+        gpu_ids=replica.gpu_ids,
         cpu_limit=replica.resources.cpus if limits else 0.0,
         memory_limit_gb=replica.resources.memory_gb if limits else 0.0,
     )

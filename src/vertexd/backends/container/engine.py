@@ -78,6 +78,7 @@ class ContainerSpec:
     labels: dict[str, str]
     mounts: tuple[Mount, ...] = ()
     gpus: int = 0
+    gpu_ids: tuple[str, ...] = ()  # the host's devices to give it; empty: any `gpus` of them
     cpu_limit: float = 0.0  # vCPUs; 0: no limit
     memory_limit_gb: float = 0.0  # 0: no limit
     network_mode: str = "host"
@@ -122,7 +123,11 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
     if spec.memory_limit_gb:
         kwargs["mem_limit"] = int(spec.memory_limit_gb * 1e9)
         kwargs["memswap_limit"] = kwargs["mem_limit"]  # no swap beyond it: an OOM is an OOM
-    if spec.gpus:
+    if spec.gpu_ids:
+        kwargs["device_requests"] = [
+            DeviceRequest(device_ids=list(spec.gpu_ids), capabilities=[["gpu"]])
+        ]
+    elif spec.gpus:
         kwargs["device_requests"] = [DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])]
     return kwargs
 

@@ -27,6 +27,6 @@ def ray_backend(settings: Settings) -> tuple[RayBackend, Resources]:
     capacity = Resources(
         settings.cpus if settings.cpus is not None else cluster.cpus,
         settings.memory_gb if settings.memory_gb is not None else cluster.memory_gb,
-        settings.gpus if settings.gpus is not None else cluster.gpus,
+        settings.gpu_count if settings.gpu_count is not None else cluster.gpus,
     )
     return backend, capacity
