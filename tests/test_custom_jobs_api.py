@@ -33,7 +33,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     # No job of this module may start: a zero budget keeps every valid job QUEUED... except
     # that a job alone always runs. So valid jobs here name a package that does not exist.
     settings = Settings(home=tmp_path_factory.mktemp("home"), cpus=0)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         yield client
 
 

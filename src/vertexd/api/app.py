@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from vertexd import __version__
 from vertexd.api.errors import install_error_handlers
+from vertexd.api.guard import AUTHENTICATED, Guard
+from vertexd.api.guard_policy import guard_config
 from vertexd.api.job_routes import job_routes
 from vertexd.api.models import model_routes
 from vertexd.api.operations import operation_routes
@@ -44,6 +46,7 @@ from vertexd.tuning.controller import TuningController
 
 
 def create_app(settings: Settings) -> FastAPI:
+    guard = guard_config(settings)  # refuses an exposed server without a token
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     migrate(engine)
@@ -107,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(Guard, config=guard)  # in front of every route, later ones too
     app.include_router(job_routes("customJobs", custom_jobs, CustomJob))
     app.include_router(job_routes("hyperparameterTuningJobs", tuning_jobs, HyperparameterTuningJob))
     app.include_router(job_routes("trainingPipelines", pipelines, TrainingPipeline))
@@ -115,10 +119,14 @@ def create_app(settings: Settings) -> FastAPI:
     install_console(app, store, storage)  # the web console at /
 
     @app.get("/healthz", tags=["service"])
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "home": str(settings.home)}
+    async def health(request: Request) -> dict[str, Any]:
+        answer: dict[str, Any] = {"status": "ok", "version": __version__}
+        if request.scope.get(AUTHENTICATED):  # where files live is for authenticated callers
+            answer["home"] = str(settings.home)
+        return answer
 
     app.state.settings = settings
+    app.state.job_credentials = guard.credentials  # per-job secrets for the storage API
     app.state.scheduler = scheduler
     return app
 

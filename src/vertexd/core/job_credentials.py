@@ -1,0 +1,45 @@
+"""Per-job credentials: a secret each job may use to reach vertexd's own endpoints (the
+storage API) while the server requires a token, without being handed the user's token.
+
+A secret is issued when a job starts and revoked when it ends. Only a hash of each secret is
+kept, and lookups go by hash, so a timing difference reveals nothing about a secret."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+
+SECRET_BYTES = 32
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class JobCredentials:
+    """Which job (if any) a presented secret belongs to. Safe to use from any thread."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, str] = {}  # digest of the secret -> job id
+        self._lock = threading.Lock()
+
+    def issue(self, job_id: str) -> str:
+        """A new secret for `job_id` (a job may hold several, e.g. one per attempt)."""
+        secret = secrets.token_urlsafe(SECRET_BYTES)
+        with self._lock:
+            self._jobs[_digest(secret)] = job_id
+        return secret
+
+    def revoke(self, job_id: str) -> None:
+        """Every secret of `job_id` stops working."""
+        with self._lock:
+            for digest in [d for d, job in self._jobs.items() if job == job_id]:
+                del self._jobs[digest]
+
+    def job_for(self, secret: str) -> str | None:
+        """The job the secret was issued to, or None for an unknown or revoked secret."""
+        if not secret:
+            return None
+        with self._lock:
+            return self._jobs.get(_digest(secret))
