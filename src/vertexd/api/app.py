@@ -116,7 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(job_routes("trainingPipelines", pipelines, TrainingPipeline))
     app.include_router(operation_routes(operations))
     app.include_router(model_routes(models))
-    install_console(app, store, storage)  # the web console at /
+    install_console(app, store, storage, settings.jobs_dir)  # the web console at /
 
     @app.get("/healthz", tags=["service"])
     async def health(request: Request) -> dict[str, Any]:
