@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -96,7 +97,8 @@ def resolve_token(home: Path) -> str | None:
 def _http_client(endpoint: str, timeout: float, token: str | None = None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     # An HTTPS server with a private CA: SSL_CERT_FILE names the CA's certificate.
-    verify: str | bool = os.environ.get("SSL_CERT_FILE") or True
+    ca_file = os.environ.get("SSL_CERT_FILE")
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
     # A proxy from the environment must not intercept calls to a server on this machine.
     return httpx.Client(
         base_url=endpoint,
