@@ -15,6 +15,7 @@ from vertexd.api.guard import AUTHENTICATED, Guard
 from vertexd.api.guard_policy import guard_config
 from vertexd.api.job_routes import job_routes
 from vertexd.api.models import model_routes
+from vertexd.api.openapi import install_openapi
 from vertexd.api.operations import operation_routes
 from vertexd.backends.base import Backend
 from vertexd.backends.container import ContainerBackend
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(Guard, config=guard)  # in front of every route, later ones too
+    install_openapi(app)  # errors in Vertex's shape, request bodies described
     app.include_router(job_routes("customJobs", custom_jobs, CustomJob))
     app.include_router(job_routes("hyperparameterTuningJobs", tuning_jobs, HyperparameterTuningJob))
     app.include_router(job_routes("trainingPipelines", pipelines, TrainingPipeline))
