@@ -38,10 +38,14 @@ class Refusal(Exception):
     """A request the guard answers itself, with an error in Vertex's shape."""
 
     def __init__(
-        self, code: Code, message: str, http_status: int | None = None, **headers: str
+        self,
+        code: Code,
+        message: str,
+        http_status: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.code, self.message, self.headers = code, message, headers
+        self.code, self.message, self.headers = code, message, headers or {}
         self.http_status = http_status or code.http_status
 
 
@@ -84,7 +88,7 @@ class Guard:
         scope[AUTHENTICATED] = job is not None or self.config.token_matches(presented)
         if not scope[AUTHENTICATED] and not policy.is_public(scope["path"]):
             message = "Missing or invalid auth token: send `Authorization: Bearer TOKEN`."
-            raise Refusal(Code.UNAUTHENTICATED, message, **{"WWW-Authenticate": "Bearer"})
+            raise Refusal(Code.UNAUTHENTICATED, message, headers={"WWW-Authenticate": "Bearer"})
 
     def _check_origin(self, scope: Scope, headers: dict[str, str], origin: str) -> None:
         own = policy.origin_of(f"{scope.get('scheme', 'http')}://{headers.get('host', '')}")
