@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from vertexd.api.guard import JOB, Guard
 from vertexd.api.guard_policy import GuardConfig, guard_config, host_name, origin_of
-from vertexd.core.job_credentials import JobCredentials
+from vertexd.core.job_credentials import JobCredentials, job_endpoint
 from vertexd.settings import Settings
 
 TOKEN = "user-token"
@@ -137,3 +137,12 @@ def test_allowed_hosts_and_origins_come_from_settings(tmp_path) -> None:
     assert config.host_allowed("[::1]:8080") and not config.host_allowed("evil.example")
     assert config.origins == frozenset({"https://ui.example:8443"})
     assert guard_config(Settings(home=tmp_path, allowed_hosts=["*"])).host_allowed("any.where")
+
+
+def test_a_jobs_endpoint_carries_its_secret(
+    client: TestClient, credentials: JobCredentials
+) -> None:
+    endpoint = job_endpoint("http://127.0.0.1:8080/", credentials.issue("job-4"))
+    assert endpoint.startswith("http://127.0.0.1:8080/_job/")
+    answer = client.get(endpoint + "/storage/v1/b/data/o")
+    assert answer.status_code == 200 and answer.json()["job"] == "job-4"

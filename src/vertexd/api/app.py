@@ -24,6 +24,7 @@ from vertexd.backends.ray import ray_backend
 from vertexd.backends.routing import RoutingBackend
 from vertexd.console import install_console
 from vertexd.core import states
+from vertexd.core.job_credentials import JobCredentials
 from vertexd.launch.environments import EnvironmentBuilder
 from vertexd.launch.prepare import Preparer
 from vertexd.resources.custom_job import CustomJob
@@ -47,7 +48,9 @@ from vertexd.tuning.controller import TuningController
 
 
 def create_app(settings: Settings) -> FastAPI:
-    guard = guard_config(settings)  # refuses an exposed server without a token
+    # Secrets that let a job reach the storage API without the user's token (see guard.py).
+    job_credentials = JobCredentials()
+    guard = guard_config(settings, job_credentials)  # refuses an exposed server with no token
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     migrate(engine)
@@ -128,7 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
         return answer
 
     app.state.settings = settings
-    app.state.job_credentials = guard.credentials  # per-job secrets for the storage API
+    app.state.job_credentials = job_credentials
     app.state.scheduler = scheduler
     return app
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from vertexd.core.job_credentials import JobCredentials
+from vertexd.core.job_credentials import PATH_PREFIX, JobCredentials
 from vertexd.settings import Settings
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -24,7 +24,7 @@ PUBLIC_PREFIXES = ("/console/static/", "/docs/")
 # The Cloud Storage JSON API: its requests keep their own body types; uploads have no size cap.
 STORAGE_PREFIXES = ("/storage/v1/", "/upload/storage/v1/", "/download/storage/v1/", "/batch/")
 UPLOAD_PREFIXES = ("/upload/storage/v1/",)
-JOB_PREFIX = "/_job/"
+JOB_PREFIX = PATH_PREFIX
 
 
 class StartupRefused(Exception):

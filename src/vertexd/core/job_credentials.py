@@ -11,6 +11,7 @@ import secrets
 import threading
 
 SECRET_BYTES = 32
+PATH_PREFIX = "/_job/"  # the guard strips `/_job/SECRET` before routing (storage paths only)
 
 
 def _digest(secret: str) -> str:
@@ -43,3 +44,9 @@ class JobCredentials:
             return None
         with self._lock:
             return self._jobs.get(_digest(secret))
+
+
+def job_endpoint(base_url: str, secret: str) -> str:
+    """The server's URL as one job sees it: `http://127.0.0.1:8080/_job/SECRET` (a storage
+    client appends `/storage/v1/...` to it, e.g. as STORAGE_EMULATOR_HOST)."""
+    return f"{base_url.rstrip('/')}{PATH_PREFIX}{secret}"
