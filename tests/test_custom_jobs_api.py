@@ -141,7 +141,8 @@ def test_container_needs_an_engine(api: TestClient) -> None:
 
 
 def test_malformed_json_and_wrong_types_are_clean_errors(api: TestClient) -> None:
-    response = api.post(f"/v1/{PARENT}/customJobs", content=b"{not json")
+    json_type = {"Content-Type": "application/json"}
+    response = api.post(f"/v1/{PARENT}/customJobs", content=b"{not json", headers=json_type)
     assert response.status_code == 400 and response.json()["error"]["status"] == "INVALID_ARGUMENT"
     pool = {**PYTHON_POOL, "replicaCount": "one"}
     assert "replica_count" in invalid(api, job_with(pool))
