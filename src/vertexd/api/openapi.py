@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from vertexd.api.openapi_requests import add_request_schemas, request_name
+
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
     "type": "object",
@@ -32,7 +34,7 @@ ERROR_RESPONSE = {
 
 def json_body(schema_name: str) -> dict[str, Any]:
     """`openapi_extra` for a route that reads its JSON body itself: the body's schema."""
-    schema = {"$ref": f"#/components/schemas/{schema_name}"}
+    schema = {"$ref": f"#/components/schemas/{request_name(schema_name)}"}
     content = {"application/json": {"schema": schema}}
     return {"requestBody": {"required": True, "content": content}}
 
@@ -57,6 +59,7 @@ def install_openapi(app: FastAPI) -> None:
 def with_errors(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
+    add_request_schemas(components)
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
