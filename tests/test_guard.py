@@ -146,3 +146,42 @@ def test_a_jobs_endpoint_carries_its_secret(
     assert endpoint.startswith("http://127.0.0.1:8080/_job/")
     answer = client.get(endpoint + "/storage/v1/b/data/o")
     assert answer.status_code == 200 and answer.json()["job"] == "job-4"
+
+
+@pytest.fixture
+def cors_client(tmp_path) -> Iterator[TestClient]:
+    settings = Settings(home=tmp_path, allow_origins=["https://ui.example:8443"])
+    app = echo_app()
+    app.add_middleware(Guard, config=guard_config(settings))
+    with TestClient(app, base_url="http://localhost:8080") as running:
+        yield running
+
+
+def test_a_listed_origin_gets_cors_answers_and_may_write(cors_client: TestClient) -> None:
+    preflight = cors_client.options(
+        "/v1/things",
+        headers={
+            "Origin": "https://ui.example:8443",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://ui.example:8443"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert preflight.headers["Access-Control-Allow-Headers"] == "authorization, content-type"
+    posted = cors_client.post("/v1/things", json={}, headers={"Origin": "https://ui.example:8443"})
+    assert posted.status_code == 200
+    assert posted.headers["Access-Control-Allow-Origin"] == "https://ui.example:8443"
+
+
+def test_other_origins_get_no_cors_and_may_not_write(cors_client: TestClient) -> None:
+    other = {"Origin": "https://ui.example:9999", "Access-Control-Request-Method": "POST"}
+    preflight = cors_client.options("/v1/things", headers=other)
+    assert preflight.status_code == 403
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    posted = cors_client.post("/v1/things", json={}, headers={"Origin": "https://ui.example:9999"})
+    assert posted.status_code == 403 and posted.json()["error"]["status"] == "PERMISSION_DENIED"
+    # Reads are not refused (the browser keeps the answer from the page: no CORS header).
+    read = cors_client.get("/storage/v1/b/x/o", headers={"Origin": "https://ui.example:9999"})
+    assert read.status_code == 200 and "Access-Control-Allow-Origin" not in read.headers

@@ -177,3 +177,12 @@ def test_generate_token_writes_a_private_token_the_exposed_server_requires(
         assert job_count(running, {"Authorization": f"Bearer {token}"}) == 0
     finally:
         running.stop()
+
+
+def test_insecure_no_auth_lets_an_exposed_server_start_without_a_token(tmp_path: Path) -> None:
+    running = Server(tmp_path, "--host", "0.0.0.0", "--insecure-no-auth")
+    running.start()
+    try:
+        assert job_count(running) == 0
+    finally:
+        running.stop()

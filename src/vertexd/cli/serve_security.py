@@ -38,6 +38,7 @@ AuthTokenFile = Annotated[
 GenerateToken = Annotated[
     bool,
     typer.Option(
+        "--generate-token",
         help="Write a new random token to <home>/auth-token (mode 0600) and require it.",
         rich_help_panel=SECURITY,
     ),
@@ -45,6 +46,7 @@ GenerateToken = Annotated[
 InsecureNoAuth = Annotated[
     bool,
     typer.Option(
+        "--insecure-no-auth",
         help="Listen on a non-loopback address without a token (anyone who reaches it can "
         "run code as you).",
         rich_help_panel=SECURITY,
