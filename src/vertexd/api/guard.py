@@ -121,7 +121,8 @@ class Guard:
         if policy.is_upload(path):
             return receive
         limit = self.config.max_body_bytes
-        if int(headers.get("content-length") or 0) > limit:
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
             raise Refusal(Code.INVALID_ARGUMENT, _too_large(limit), 413)
         body = await _read_body(receive, limit)
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
