@@ -211,6 +211,14 @@ def database_url(database_kind: str, tmp_path: Path) -> Iterator[str]:
     server.drop(url)
 
 
+# -- container engines ------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=["docker", "podman"])
+def container_engine(request: pytest.FixtureRequest) -> str:
+    """The engine a module's container tests run on now (container_support.ENGINES): every
+    test that asks for an engine runs on each, module by module (ids [docker] / [podman])."""
+    return str(request.param)
+
+
 # -- servers --------------------------------------------------------------------------------
 class Server:
     """A `vertexd serve` subprocess; `restart(kill=True)` is a crash, not a shutdown.

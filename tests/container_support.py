@@ -1,9 +1,12 @@
-"""What the container tests share: the engine, the test images, servers that use them, and
+"""What the container tests share: the engines, the test images, servers that use them, and
 the check that no test leaves a container behind.
 
-The engine is the one DOCKER_HOST names, with the images VERTEXD_TEST_IMAGES lists, as
-`.ci/services/docker.sh start` prints them. In CI (CI=true) a missing engine or image is a
-failure; elsewhere the tests are skipped, saying how to start one.
+Every test that asks for an engine (`engine_url`, `docker_client`, `images`) runs on each
+engine in ENGINES, module by module (test ids end in [docker] / [podman]): Docker at
+DOCKER_HOST, as `.ci/services/docker.sh start` prints it, and Podman's Docker-compatible API
+at VERTEXD_TEST_PODMAN_HOST, as `.ci/services/podman.sh start` prints it; both with the images
+VERTEXD_TEST_IMAGES lists. In CI (CI=true) a missing engine or image is a failure; elsewhere
+that engine's runs are skipped, saying how to start it.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ import pytest
 
 from conftest import Server
 
-HOW = 'start one with: eval "$(bash .ci/services/docker.sh start)"'
 LABEL = "vertexd.home"  # every container vertexd starts carries it
+# Engine -> the variable that holds its URL.
+ENGINES = {"docker": "DOCKER_HOST", "podman": "VERTEXD_TEST_PODMAN_HOST"}
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(engine: str, reason: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"CI needs a container engine for these tests: {reason}", pytrace=False)
-    pytest.skip(f"no container engine ({reason}); {HOW}")
+        pytest.fail(f"CI needs {engine} for these tests: {reason}", pytrace=False)
+    how = f'start it with: eval "$(bash .ci/services/{engine}.sh start)"'
+    pytest.skip(f"no {engine} ({reason}); {how}")
 
 
 def listed_images() -> dict[str, str]:
@@ -34,35 +39,35 @@ def listed_images() -> dict[str, str]:
     return dict(item.split("=", 1) for item in raw.split(",") if "=" in item)
 
 
-@pytest.fixture(scope="session")
-def engine_url() -> str:
-    url = os.environ.get("DOCKER_HOST", "")
+@pytest.fixture(scope="module")
+def engine_url(container_engine: str) -> str:
+    url = os.environ.get(ENGINES[container_engine], "")
     if not url:
-        _unavailable("DOCKER_HOST is not set")
+        _unavailable(container_engine, f"{ENGINES[container_engine]} is not set")
     return url
 
 
-@pytest.fixture(scope="session")
-def docker_client(engine_url: str) -> Iterator[docker.DockerClient]:
+@pytest.fixture(scope="module")
+def docker_client(container_engine: str, engine_url: str) -> Iterator[docker.DockerClient]:
     client = docker.DockerClient(base_url=engine_url)
     try:
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means no usable engine
-        _unavailable(f"the engine at {engine_url} does not answer: {exc}")
+        _unavailable(container_engine, f"the engine at {engine_url} does not answer: {exc}")
     yield client
     client.close()
 
 
-@pytest.fixture(scope="session")
-def images(docker_client: docker.DockerClient) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def images(container_engine: str, docker_client: docker.DockerClient) -> dict[str, str]:
     found = listed_images()
     for role in ("busybox", "python"):
         if role not in found:
-            _unavailable(f"VERTEXD_TEST_IMAGES names no {role} image")
+            _unavailable(container_engine, f"VERTEXD_TEST_IMAGES names no {role} image")
         try:
             docker_client.images.get(found[role])
         except docker.errors.ImageNotFound:
-            _unavailable(f"the engine lacks the test image {found[role]}")
+            _unavailable(container_engine, f"the engine lacks the test image {found[role]}")
     return found
 
 

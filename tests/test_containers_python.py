@@ -6,7 +6,6 @@ local packages, and `vertexd custom-jobs local-run`."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -134,7 +133,11 @@ def built_images(docker_client: docker.DockerClient) -> Iterator[list[str]]:
 
 
 def test_local_run_builds_and_runs_in_the_foreground(
-    images: dict[str, str], tmp_path: Path, built_images: list[str]
+    engine_url: str,
+    docker_client: docker.DockerClient,
+    images: dict[str, str],
+    tmp_path: Path,
+    built_images: list[str],
 ) -> None:
     code = tmp_path / "code"
     (code / "writer").mkdir(parents=True)
@@ -149,7 +152,7 @@ def test_local_run_builds_and_runs_in_the_foreground(
         "custom-jobs", "local-run", f"--executor-image-uri={images['python']}",
         f"--local-package-path={code}", "--python-module=writer.task",
         "--extra-packages=dist/extra-0.1-py3-none-any.whl", "--requirements=fsspec",
-        f"--output-image-uri={tag}", f"--home={home}",
+        f"--output-image-uri={tag}", f"--home={home}", f"--container-engine={engine_url}",
         "--base-output-directory=gs://local-bucket/run", "--", "--lr", "0.1",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -164,14 +167,12 @@ def test_local_run_builds_and_runs_in_the_foreground(
     assert env["CLOUD_ML_JOB_ID"].startswith("local-run-")
     assert env["MASTER_ADDR"] == "127.0.0.1" and env["RANK"] == "0"
     check = "import extra_mod; print(extra_mod.VALUE)"
-    extra = docker.DockerClient(base_url=os.environ["DOCKER_HOST"]).containers.run(
-        tag, entrypoint=["python3", "-c", check], remove=True
-    )
+    extra = docker_client.containers.run(tag, entrypoint=["python3", "-c", check], remove=True)
     assert extra.strip() == b"42"
 
 
 def test_local_run_script_exit_code_and_missing_image(
-    images: dict[str, str], tmp_path: Path, built_images: list[str]
+    engine_url: str, images: dict[str, str], tmp_path: Path, built_images: list[str]
 ) -> None:
     code = tmp_path / "code"
     code.mkdir()
@@ -181,13 +182,16 @@ def test_local_run_script_exit_code_and_missing_image(
     done = vertexd(
         "custom-jobs", "local-run", f"--executor-image-uri={images['python']}",
         f"--local-package-path={code}", "--script=train.py", f"--output-image-uri={tag}",
-        f"--home={tmp_path / 'home'}", "--", "x",
+        f"--home={tmp_path / 'home'}", f"--container-engine={engine_url}", "--", "x",
     )  # fmt: skip
     assert done.returncode == 5, done.stderr
     assert "script ['x']" in done.stdout
     missing = vertexd(
         "custom-jobs", "local-run", "--executor-image-uri=nowhere/python:0",
-        f"--local-package-path={code}", "--script=train.py",
+        f"--local-package-path={code}", "--script=train.py", f"--container-engine={engine_url}",
     )  # fmt: skip
     assert missing.returncode == 1
-    assert "nowhere/python:0" in missing.stderr and "pulled or built" in missing.stderr
+    assert (
+        "ERROR: (vertexd.custom-jobs.local-run) Cannot pull the image nowhere/python:0 from "
+        in (missing.stderr)
+    )

@@ -34,11 +34,28 @@ from vertexd.launch.prepare import Preparer
 from vertexd.storage import Storage
 
 
-def preparer(tmp_path: Path, image_env: dict[str, dict[str, str]]) -> Preparer:
+@dataclass
+class EngineHolding:
+    """Stands for an engine that holds these images (their ENV), with no GPU runtime."""
+
+    envs: dict[str, dict[str, str]]
+    gpus: bool = False
+
+    def image_env(self, image: str) -> dict[str, str] | None:
+        return self.envs.get(image)
+
+    def ensure_image(self, image: str, log: Callable[[str], None], should_stop: object) -> None:
+        assert image in self.envs, f"the plan asked for an image the engine lacks: {image}"
+
+
+def preparer(
+    tmp_path: Path, image_env: dict[str, dict[str, str]], gpus_here: int = 0, engine_gpus=False
+) -> Preparer:
     storage = Storage(tmp_path / "buckets")
     builder = EnvironmentBuilder(tmp_path / "envs", storage)
     extra = {"VERTEXD_BUCKETS_DIR": str(tmp_path / "buckets")}
-    return Preparer(tmp_path / "jobs", builder, extra, images=image_env.get)
+    engine = EngineHolding(image_env, engine_gpus)
+    return Preparer(tmp_path / "jobs", builder, extra, engine, Resources(64, 1000, gpus_here))
 
 
 def reserve(job_id: str, tasks: list[tuple[str, Resources]]) -> Reservation:
@@ -59,7 +76,7 @@ def test_container_replica_plan(tmp_path: Path) -> None:
         "workerPoolSpecs": [container_pool(args=["a"], env=[{"name": "K", "value": "v"}])],
         "baseOutputDirectory": {"outputUriPrefix": "gs://b/out"},
     }
-    prep = preparer(tmp_path, {"img:1": {"PYTHONPATH": "/app"}})
+    prep = preparer(tmp_path, {"img:1": {"PYTHONPATH": "/app"}}, gpus_here=4, engine_gpus=True)
     plan = prep.prepare("42", spec, 1, print, reserve, trial_id="7")
     (replica,) = plan.replicas
     assert replica.image == "img:1" and replica.entrypoint is None and replica.cmd == ("a",)
@@ -74,6 +91,23 @@ def test_container_replica_plan(tmp_path: Path) -> None:
     assert (targets["/opt/vertexd/gs-shim"].source / "vertexd_gs_shim.py").is_file()
     assert targets["/tmp/hypertune"].source == plan.run_dir / "workerpool0-0" / "hypertune"
     assert replica.resources.gpus == 2
+
+
+@pytest.mark.parametrize(
+    ("gpus_here", "engine_gpus", "why"),
+    [(0, False, "this machine has none"), (4, False, "the container engine has no GPU runtime")],
+)
+def test_gpus_that_cannot_be_had_are_left_out_with_a_warning(
+    tmp_path: Path, gpus_here: int, engine_gpus: bool, why: str
+) -> None:
+    spec = {"workerPoolSpecs": [container_pool()]}
+    said: list[str] = []
+    prep = preparer(tmp_path, {"img:1": {}}, gpus_here, engine_gpus)
+    (replica,) = prep.prepare("42", spec, 1, said.append, reserve).replicas
+    assert replica.resources.gpus == 0 and replica.resources.accelerator_type == ""
+    assert replica.resources.cpus == 4  # the rest of the machine type stays
+    (warning,) = [line for line in said if line.startswith("WARNING")]
+    assert "workerpool0 asks for 2 x NVIDIA_TESLA_T4 per replica" in warning and why in warning
 
 
 def test_executor_image_missing_from_the_engine_takes_the_local_path(tmp_path: Path) -> None:

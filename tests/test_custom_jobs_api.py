@@ -32,7 +32,7 @@ PYTHON_POOL = {
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     # No job of this module may start: a zero budget keeps every valid job QUEUED... except
     # that a job alone always runs. So valid jobs here name a package that does not exist.
-    settings = Settings(home=tmp_path_factory.mktemp("home"), cpus=0)
+    settings = Settings(home=tmp_path_factory.mktemp("home"), cpus=0, container_engine="none")
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         yield client
 

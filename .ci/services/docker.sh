@@ -8,7 +8,7 @@
 # `start` installs docker.io, busybox-static and debootstrap with apt-get when they are
 # missing, starts dockerd by hand with its socket, data and exec roots under
 # $VERTEXD_CI_STATE/docker (default /tmp/vertexd-docker), and imports two images when the
-# daemon lacks them (no registry is reachable, nothing is pulled):
+# daemon lacks them (no registry is reachable, nothing is pulled), as lib/images.sh makes them:
 #   vertexd-test/busybox:1    static busybox; ENTRYPOINT echo from-entrypoint, CMD from-cmd
 #   vertexd-test/python:3.11  Debian bookworm minbase with python3, pip and fsspec
 # The Python root file system takes about a minute of debootstrap the first time; it is
@@ -18,22 +18,19 @@
 set -euo pipefail
 
 STATE="${VERTEXD_CI_STATE:-/tmp/vertexd-docker-state}/docker"
-CACHE="${VERTEXD_IMAGE_CACHE:-/var/cache/vertexd-ci}"
 SOCKET="$STATE/docker.sock"
 PIDFILE="$STATE/dockerd.pid"
-BUSYBOX_IMAGE="vertexd-test/busybox:1"
-PYTHON_IMAGE="vertexd-test/python:3.11"
-PYTHON_PACKAGES="python3,python3-pip,python3-fsspec"
-SUITE="bookworm"
+# shellcheck source=lib/images.sh
+source "$(dirname "$0")/lib/images.sh"  # the test images: BUSYBOX_IMAGE, PYTHON_IMAGE, test_images
 
 say() { echo "docker.sh: $*" >&2; }
 dock() { docker -H "unix://$SOCKET" "$@"; }
+image_cli() { dock "$@"; }
 
 install_tools() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
-  dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
-  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  mapfile -t -O ${#missing[@]} missing < <(image_tools_missing)
   [ ${#missing[@]} -eq 0 ] && return
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -65,66 +62,10 @@ start_daemon() {
   exit 1
 }
 
-busybox_image() {
-  dock image inspect "$BUSYBOX_IMAGE" >/dev/null 2>&1 && return
-  local root
-  root="$(mktemp -d)"
-  mkdir -p "$root/bin" "$root/tmp" "$root/etc"
-  cp /bin/busybox "$root/bin/busybox"
-  for applet in $(/bin/busybox --list); do
-    [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
-  done
-  echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
-  tar -C "$root" -c . | dock import \
-    -c 'ENTRYPOINT ["/bin/echo", "from-entrypoint"]' -c 'CMD ["from-cmd"]' \
-    -c 'ENV PATH=/bin' - "$BUSYBOX_IMAGE" >/dev/null
-  rm -rf "$root"
-  say "imported $BUSYBOX_IMAGE"
-}
-
-apt_mirror() {
-  # The Debian mirror apt already uses on this machine.
-  local mirror
-  mirror="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
-  [ -n "$mirror" ] || mirror="$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
-  [ -n "$mirror" ] || { say "found no Debian mirror in apt's sources"; exit 1; }
-  echo "$mirror"
-}
-
-python_rootfs() {
-  local tarball="$CACHE/python-$SUITE-${PYTHON_PACKAGES//,/-}.tar"
-  if [ ! -s "$tarball" ]; then
-    local root started=$SECONDS
-    root="$(mktemp -d)"
-    say "debootstrap $SUITE with $PYTHON_PACKAGES (about a minute, once per machine)"
-    if ! debootstrap --variant=minbase --include="$PYTHON_PACKAGES" "$SUITE" "$root" \
-      "$(apt_mirror)" >"$STATE/debootstrap.log" 2>&1; then
-      tail -20 "$STATE/debootstrap.log" >&2
-      exit 1
-    fi
-    rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/* \
-      "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-    mkdir -p "$CACHE"
-    tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-    rm -rf "$root"
-    say "made $tarball in $((SECONDS - started)) s"
-  fi
-  echo "$tarball"
-}
-
-python_image() {
-  dock image inspect "$PYTHON_IMAGE" >/dev/null 2>&1 && return
-  local tarball started=$SECONDS
-  tarball="$(python_rootfs)"
-  dock import -c 'CMD ["python3"]' -c 'ENV LANG=C.UTF-8' "$tarball" "$PYTHON_IMAGE" >/dev/null
-  say "imported $PYTHON_IMAGE in $((SECONDS - started)) s"
-}
-
 start() {
   install_tools
   start_daemon
-  busybox_image
-  python_image
+  test_images
   echo "export DOCKER_HOST=unix://$SOCKET"
   echo "export VERTEXD_TEST_IMAGES=busybox=$BUSYBOX_IMAGE,python=$PYTHON_IMAGE"
 }

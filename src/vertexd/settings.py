@@ -37,9 +37,17 @@ class Settings(BaseSettings):
     # while replicas fill the host (0: the server's priority).
     replica_nice: int = 10
     # Docker Engine API socket (Docker or Podman) for replicas with an image, e.g.
-    # unix:///var/run/docker.sock. Empty: no container engine (`vertexd serve` falls back
-    # to DOCKER_HOST).
+    # unix:///var/run/docker.sock. Empty: the first that answers of DOCKER_HOST,
+    # CONTAINER_HOST and the usual sockets (backends/container/discovery.py); "none": off.
     container_engine: str = ""
+    # When images are pulled: "missing" (only what the engine lacks), "always", "never".
+    pull: Literal["missing", "always", "never"] = "missing"
+    # Cap each container at its machine type's vCPUs and memory (off: as on Vertex, where a
+    # replica has its VM to itself).
+    limit_containers: bool = False
+    # Refuse at create what this host cannot give (GPUs it lacks, more CPUs or memory than
+    # it has) instead of running it with less and a warning.
+    strict_resources: bool = False
     # Where replicas run: "local" processes, or actors on a Ray cluster at `ray_address`
     # (empty: RAY_ADDRESS, or a new Ray instance on this machine).
     backend: Literal["local", "ray"] = "local"

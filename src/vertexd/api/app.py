@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from vertexd.api.openapi import install_openapi
 from vertexd.api.operations import operation_routes
 from vertexd.backends.base import Backend
 from vertexd.backends.container import ContainerBackend
+from vertexd.backends.container.discovery import find_engine
 from vertexd.backends.local import LocalBackend
 from vertexd.backends.ray import ray_backend
 from vertexd.backends.routing import RoutingBackend
@@ -33,7 +35,7 @@ from vertexd.resources.tuning_job import HyperparameterTuningJob
 from vertexd.scheduler.admission import host_capacity
 from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
 from vertexd.scheduler.supervisor import Timing
-from vertexd.service.custom_jobs import CustomJobService
+from vertexd.service.custom_jobs import CustomJobService, HostFacts
 from vertexd.service.models import ModelService
 from vertexd.service.operations import OperationService
 from vertexd.service.pipeline_follower import PipelineFollower
@@ -45,6 +47,8 @@ from vertexd.storage import Storage
 from vertexd.store.db import make_engine, migrate
 from vertexd.store.jobs import JobStore
 from vertexd.tuning.controller import TuningController
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -60,21 +64,27 @@ def create_app(settings: Settings) -> FastAPI:
         {"VERTEXD_BUCKETS_DIR": str(settings.buckets_dir)} if settings.gcs == "local" else {}
     )
     # Replicas with an image (and executor images the engine has) run on a container engine.
+    engine_search = find_engine(settings.container_engine)
     containers = (
-        ContainerBackend.connect(settings.container_engine, settings.home)
-        if settings.container_engine
+        ContainerBackend.connect(
+            engine_search, settings.home, settings.pull, settings.limit_containers
+        )
+        if engine_search.url
         else None
     )
-    preparer = Preparer(
-        settings.jobs_dir,
-        EnvironmentBuilder(settings.envs_dir, storage, shim=settings.gcs == "local"),
-        extra_env,
-        images=containers.image_env if containers else None,
-    )
+    if containers is None:
+        log.info("no container engine: %s", engine_search.explain())
     backend: Backend = LocalBackend(settings.replica_nice)
     capacity = host_capacity(settings)
     if settings.backend == "ray":
         backend, capacity = ray_backend(settings)
+    preparer = Preparer(
+        settings.jobs_dir,
+        EnvironmentBuilder(settings.envs_dir, storage, shim=settings.gcs == "local"),
+        extra_env,
+        containers,
+        capacity,
+    )
     if containers is not None:
         backend = RoutingBackend(backend, containers)
     timing = Timing(settings.grace_seconds, settings.poll_seconds)
@@ -85,8 +95,13 @@ def create_app(settings: Settings) -> FastAPI:
         scheduler,
         operations,
         settings.jobs_dir,
-        backend.runs_images,
-        containers.has_image if containers else None,
+        HostFacts(
+            capacity,
+            containers.has_image if containers else None,
+            containers.gpus if containers else False,
+            settings.strict_resources,
+            engine_search.explain(),
+        ),
     )
     models = ModelService(store, operations)
     follower = PipelineFollower(store, models, model_artifact_uri)

@@ -20,8 +20,6 @@ from vertexd.cli.common import CliError, FlagSyntaxError, reporting, resolve_hom
 from vertexd.cli.flag_values import merge_list_flag
 from vertexd.cli.local_run_image import Recipe, default_tag
 
-DEFAULT_ENGINE = "unix:///var/run/docker.sock"
-
 
 def local_run(
     executor_image_uri: Annotated[
@@ -53,7 +51,10 @@ def local_run(
     gpu: Annotated[bool, typer.Option("--gpu", help="Give the container every GPU.")] = False,
     container_engine: Annotated[
         str | None,
-        typer.Option(help="Docker Engine API socket (default: $DOCKER_HOST or the standard one)."),
+        typer.Option(
+            help="Docker Engine API socket (default: DOCKER_HOST, CONTAINER_HOST, else the "
+            "usual sockets)."
+        ),
     ] = None,
     home: Annotated[
         Path | None, typer.Option(help="vertexd home, whose local buckets are mounted at /gcs.")
@@ -69,13 +70,13 @@ def local_run(
             extra_packages,
         )  # fmt: skip
         # The docker SDK is imported here only: other commands start faster without it.
-        from vertexd.backends.container.engine import Engine, EngineError, ImageMissing
+        from vertexd.backends.container.engine import Engine, EngineError
+        from vertexd.backends.container.pulls import ImagePuller
         from vertexd.cli.local_run_engine import build, run
 
         try:
             engine = Engine(engine_url(container_engine))
-            if engine.image_env(recipe.executor_image) is None:
-                raise ImageMissing(recipe.executor_image, engine.url)
+            ImagePuller(engine).ensure(recipe.executor_image, status)
             tag = output_image_uri or default_tag(recipe.package_dir)
             started = time.monotonic()
             build(engine, recipe, tag)
@@ -88,12 +89,16 @@ def local_run(
 
 
 def engine_url(flag: str | None) -> str:
-    return (
-        flag
-        or os.environ.get("VERTEXD_CONTAINER_ENGINE")
-        or os.environ.get("DOCKER_HOST")
-        or DEFAULT_ENGINE
-    )
+    """The engine named, else the first that answers where Docker's tools would look."""
+    from vertexd.backends.container.discovery import find_engine
+
+    search = find_engine(flag or os.environ.get("VERTEXD_CONTAINER_ENGINE", ""))
+    if search.url is None:
+        raise CliError(
+            f"No container engine found: {search.explain()}. Start Docker or Podman, or "
+            "name one with --container-engine unix:///PATH/TO/SOCKET (or DOCKER_HOST)."
+        )
+    return search.url
 
 
 def _recipe(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -68,7 +67,29 @@ def serve(
     gpus: Annotated[int | None, typer.Option(help="GPUs jobs may use (default: all).")] = None,
     container_engine: Annotated[
         str | None,
-        typer.Option(help="Docker Engine API socket for container pools, e.g. unix:///PATH."),
+        typer.Option(
+            help="Docker Engine API socket for container pools, e.g. unix:///PATH; `none` "
+            "turns containers off (default: DOCKER_HOST, CONTAINER_HOST, else the usual sockets)."
+        ),
+    ] = None,
+    pull: Annotated[
+        str | None,
+        typer.Option(help="When to pull images: missing (the default), always or never."),
+    ] = None,
+    limit_containers: Annotated[
+        bool | None,
+        typer.Option(
+            "--limit-containers",
+            help="Cap each container at its machine type's vCPUs and memory.",
+        ),
+    ] = None,
+    strict_resources: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict-resources",
+            help="Refuse jobs that ask for more than this host has (GPUs, CPUs, memory) "
+            "instead of running them with less and a warning.",
+        ),
     ] = None,
     backend: Annotated[
         str | None,
@@ -105,18 +126,21 @@ def serve(
             "gpus": gpus,
             "backend": backend,
             "ray_address": ray_address,
+<<<<<<< HEAD
             **sec.security_settings(
                 allowed_host, allow_origin, auth_token_file, insecure_no_auth, tls_cert, tls_key
             ),
+=======
+            "container_engine": container_engine,
+            "pull": pull,
+            "limit_containers": limit_containers,
+            "strict_resources": strict_resources,
+>>>>>>> main
         }
         if backend not in (None, "local", "ray"):
             raise CliError(f"--backend must be local or ray, not {backend}.")
-        if container_engine is None and not os.environ.get("VERTEXD_CONTAINER_ENGINE"):
-            container_engine = os.environ.get("DOCKER_HOST") or None
-        if container_engine is not None:
-            if "container_engine" not in Settings.model_fields:
-                raise CliError("--container-engine is not supported by this vertexd build.")
-            given["container_engine"] = container_engine
+        if pull not in (None, "missing", "always", "never"):
+            raise CliError(f"--pull must be missing, always or never, not {pull}.")
         settings = Settings(**{key: value for key, value in given.items() if value is not None})
         if generate_token:
             path = sec.generate_token(settings.token_path, auth_token_file)

@@ -7,8 +7,9 @@ environment build); the scheduler calls it off the event loop.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from vertexd.core.joblog import job_log_path
 from vertexd.launch.environments import (
@@ -17,7 +18,7 @@ from vertexd.launch.environments import (
     StopRequested,
     never,
 )
-from vertexd.launch.in_container import ContainerLaunch, ImageEnv, InContainer
+from vertexd.launch.in_container import ContainerLaunch, InContainer
 from vertexd.launch.plan import LaunchPlan, PythonEnvSpec, ReplicaPlan, Reservation, Resources
 from vertexd.launch.replica_env import JobContext, ReplicaSlot, replica_env
 from vertexd.resources.custom_job import CustomJobSpec, WorkerPoolSpec
@@ -49,24 +50,41 @@ def job_resources(spec: CustomJobSpec) -> Resources:
 Reserve = Callable[[str, list[tuple[str, Resources]]], Reservation]
 
 
+class Images(Protocol):
+    """The container engine, as the launch sees it."""
+
+    gpus: bool  # whether it can give containers GPUs
+
+    def image_env(self, image: str) -> dict[str, str] | None:
+        """The image's own ENV, or None when the engine lacks it."""
+
+    def ensure_image(self, image: str, log: Log, should_stop: StopRequested) -> None:
+        """Pull `image` when the pull policy asks for it; raises when that fails."""
+
+
 class Preparer:
     def __init__(
         self,
         jobs_dir: Path,
         environments: EnvironmentBuilder,
         extra_env: dict[str, str],
-        images: ImageEnv | None = None,
+        images: Images | None = None,
+        host: Resources | None = None,
     ):
         self.jobs_dir = jobs_dir
         self.environments = environments
         self.extra_env = extra_env  # service-wide additions, e.g. where local buckets live
-        # With a container engine (`images` asks it about an image): replicas with an image,
-        # and executor images the engine has, run in containers.
+        # With a container engine: replicas with an image, and executor images the engine
+        # has, run in containers.
+        self.images = images
         self.containers = (
-            ContainerLaunch(images, environments.storage, environments.envs_dir, environments.shim)
+            ContainerLaunch(
+                images.image_env, environments.storage, environments.envs_dir, environments.shim
+            )
             if images is not None
             else None
         )
+        self.host = host or Resources()  # what jobs may use here (the host or the cluster)
 
     def log_path(self, job_id: str) -> Path:
         return job_log_path(self.jobs_dir, job_id)
@@ -90,12 +108,14 @@ class Preparer:
             index: self._environment(index, pool, log, run_dir, should_stop)
             for index, pool in pools
         }
+        self._pull_images(pools, log, should_stop)
+        given = {index: self._resources(index, pool, pythons[index], log) for index, pool in pools}
         replicas = [
             (index, replica, pool)
             for index, pool in pools
             for replica in range(pool.replica_count or 1)
         ]
-        tasks = [(f"workerpool{i}-{r}", pool_resources(pool)) for i, r, pool in replicas]
+        tasks = [(f"workerpool{i}-{r}", given[i]) for i, r, _ in replicas]
         reservation = reserve(job_id, tasks)
         slots = [
             ReplicaSlot(index, replica, address)
@@ -104,10 +124,47 @@ class Preparer:
         base = spec.base_output_directory.output_uri_prefix if spec.base_output_directory else None
         context = JobContext(job_id, job_spec, base, trial_id)
         plans = tuple(
-            self._replica(pool, pythons[slot.pool], context, slots, slot, run_dir)
+            self._replica(pool, pythons[slot.pool], given[slot.pool], context, slots, slot, run_dir)
             for (_, _, pool), slot in zip(replicas, slots, strict=True)
         )
         return LaunchPlan(job_id, run_dir, self.log_path(job_id), plans, reservation)
+
+    def _pull_images(
+        self, pools: list[tuple[int, WorkerPoolSpec]], log: Log, should_stop: StopRequested
+    ) -> None:
+        """Each containerSpec image once, before anything is reserved."""
+        wanted = [pool.container_spec.image_uri for _, pool in pools if pool.container_spec]
+        for image in dict.fromkeys(wanted):
+            if self.images is not None and image:
+                self.images.ensure_image(image, log, should_stop)
+
+    def _resources(self, index: int, pool: WorkerPoolSpec, python: object, log: Log) -> Resources:
+        """What each replica of the pool gets: what it asks for, but never more than the
+        host's budget, and without GPUs when the place it runs has none (it runs on CPUs,
+        with a warning, as Vertex specs copied to a laptop should)."""
+        asked = pool_resources(pool)
+        given = replace(
+            asked,
+            cpus=min(asked.cpus, self.host.cpus or asked.cpus),
+            memory_gb=min(asked.memory_gb, self.host.memory_gb or asked.memory_gb),
+        )
+        in_container = pool.container_spec is not None or isinstance(python, InContainer)
+        engine_gpus = self.images is not None and self.images.gpus
+        gpus = self.host.gpus if engine_gpus or not in_container else 0
+        if not asked.gpus or gpus:
+            return given
+        kind = asked.accelerator_type or "GPU"
+        where = (
+            "this machine has none"
+            if not self.host.gpus
+            else "the container engine has no GPU runtime"
+        )
+        log(
+            f"WARNING: workerpool{index} asks for {asked.gpus} x {kind} per replica, but "
+            f"{where}: its replicas run without GPUs, on CPUs only. Start vertexd with "
+            "--strict-resources to refuse such jobs instead."
+        )
+        return replace(given, gpus=0, accelerator_type="")
 
     def _environment(
         self, index: int, pool: WorkerPoolSpec, log: Log, run_dir: Path, should_stop: StopRequested
@@ -128,12 +185,13 @@ class Preparer:
         self,
         pool: WorkerPoolSpec,
         python: PythonEnvironment | InContainer | None,
+        resources: Resources,
         job: JobContext,
         slots: list[ReplicaSlot],
         slot: ReplicaSlot,
         run_dir: Path,
     ) -> ReplicaPlan:
-        workdir, resources = run_dir / slot.task_name, pool_resources(pool)
+        workdir = run_dir / slot.task_name
         env = {"PYTHONUNBUFFERED": "1", **self.extra_env, **replica_env(job, slots, slot)}
         if job.trial_id:
             # cloudml-hypertune writes here; private to the replica, read back by the tuner.

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -149,7 +149,11 @@ class Scheduler:
 
     def _demand_of(self, name: str) -> Resources:
         known = self._demands.get(name)
-        return known if known is not None else demand(self.store.get(name))
+        if known is not None:
+            return known
+        need = demand(self.store.get(name))
+        # On a host without GPUs, GPUs asked for are left out at launch (with a warning).
+        return replace(need, gpus=0) if not self.capacity.gpus else need
 
     def _warn_oversized(self, record: Record, need: Resources) -> None:
         joblog.append_service_line(

@@ -285,7 +285,7 @@ def judge(statuses: list[ReplicaStatus]) -> Outcome | None:
         if status.failed:
             message = (
                 f"The replica {status.task_name} exited with a non-zero status of "
-                f"{status.exit_code}."
+                f"{status.exit_code}" + (f": {status.detail}." if status.detail else ".")
             )
             return Outcome(False, REPLICA_FAILED, message, status.task_name)
     if statuses and statuses[0].exit_code == 0:

@@ -16,6 +16,7 @@ from vertexd.resources.custom_job_rules import active_pools, unsupported_notes, 
 from vertexd.resources.metadata_rules import validate_metadata
 from vertexd.resources.parsing import parse_model
 from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
+from vertexd.service.host_fit import HostFacts, check_fits
 from vertexd.service.operations import OperationService
 from vertexd.storage import check_uri
 from vertexd.store.jobs import JobStore
@@ -32,14 +33,11 @@ class CustomJobService:
         scheduler: Scheduler,
         operations: OperationService,
         jobs_dir: Path,
-        runs_images: bool,
-        has_image: Callable[[str], bool] | None = None,
+        host: HostFacts,
     ) -> None:
         self.store, self.scheduler, self.operations = store, scheduler, operations
         self.jobs_dir = jobs_dir
-        self.runs_images = runs_images
-        # Asks the container engine: an executor image it has runs there, catalogue or not.
-        self.has_image = has_image
+        self.host = host
 
     def create(self, parent: str, request: Any) -> dict[str, Any]:
         job = parse_model(CustomJob, request)
@@ -83,19 +81,13 @@ class CustomJobService:
         return record.body
 
     def check_runnable(self, spec: CustomJobSpec) -> None:
-        pools = active_pools(spec)
-        for index, pool in pools:
-            path = f"job_spec.worker_pool_specs[{index}]"
-            if pool.container_spec is not None and not self.runs_images:
-                raise FailedPrecondition(
-                    f"{path}.container_spec: running a container image needs a container "
-                    "engine; start vertexd with `vertexd serve --container-engine "
-                    "unix:///var/run/docker.sock` (or set DOCKER_HOST)."
-                )
+        check_fits(self.host, spec)
+        for index, pool in active_pools(spec):
             package = pool.python_package_spec
             if package is not None:
+                path = f"job_spec.worker_pool_specs[{index}]"
                 image = package.executor_image_uri or ""
-                _check_package(image, package.package_uris, path, self.has_image)
+                _check_package(image, package.package_uris, path, self.host.has_image)
 
     def get(self, name: str) -> Record:
         record = self.store.get(name)

@@ -21,10 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation, Unwatch
+from vertexd.backends.container.discovery import Search
 from vertexd.backends.container.engine import ContainerSpec, Engine, EngineError
 from vertexd.backends.container.logcopy import LogCopy
+from vertexd.backends.container.pulls import ImagePuller, Policy, PullFailed
 from vertexd.backends.handles import ContainerHandle, ContainerReplica
 from vertexd.backends.local import local_addresses
+from vertexd.core.joblog import append_service_line
+from vertexd.launch.environments import StopRequested, never
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,7 @@ HOME_LABEL, JOB_LABEL, TASK_LABEL = "vertexd.home", "vertexd.job", "vertexd.task
 CHECK_SECONDS = 5.0  # while output still flows, how often to ask the engine anyway
 DRAIN_SECONDS = 5.0  # after the container exited: how long its output may still trickle in
 END_WAIT_SECONDS = 5.0  # at cleanup: how long to wait for the last lines
+OUT_OF_MEMORY = "it ran out of memory, and the engine killed it (OOMKilled)"
 
 
 @dataclass
@@ -46,21 +51,44 @@ class ContainerBackend:
     name = "container"
     runs_images = True
 
-    def __init__(self, engine: Engine, home: Path) -> None:
+    def __init__(
+        self, engine: Engine, home: Path, pull: Policy = "missing", limits: bool = False
+    ) -> None:
         self.engine = engine
         self.home = str(home)
+        self.puller = ImagePuller(engine, pull)
+        self.limits = limits  # cap each container at its machine type's vCPUs and memory
+        self.gpus = False  # whether the engine can give containers GPUs (asked at connect)
+        self.described = f"the container engine at {engine.url}"  # for the jobs' logs
         self._copies: dict[str, _Copy] = {}  # container id -> the copy of its output
         self._ended: dict[str, ReplicaStatus] = {}  # container id -> how it ended
 
     @classmethod
-    def connect(cls, url: str, home: Path) -> ContainerBackend:
-        """A backend on the engine at `url`; one that does not answer yet is only reported."""
-        engine = Engine(url)
+    def connect(
+        cls, found: Search, home: Path, pull: Policy = "missing", limits: bool = False
+    ) -> ContainerBackend:
+        """A backend on the engine found; one named that does not answer yet is only
+        reported (its jobs fail until it answers)."""
+        assert found.url is not None
+        backend = cls(Engine(found.url), home, pull, limits)
         try:
-            log.info("container engine at %s: %s", url, engine.describe())
+            described = backend.engine.describe()
+            backend.gpus = backend.engine.has_gpu_runtime()
+            backend.described = f"{described} at {found.url}"
         except EngineError as exc:
             log.warning("%s; container replicas fail until it answers.", exc)
-        return cls(engine, home)
+            return backend
+        gpus = "with" if backend.gpus else "without"
+        log.info(
+            "container engine: %s at %s (%s), %s a GPU runtime; image pull policy %s%s",
+            described,
+            found.url,
+            found.source,
+            gpus,
+            pull,
+            "; containers limited to their machine types" if limits else "",
+        )
+        return backend
 
     # -- images ------------------------------------------------------------------------------
     def image_env(self, image: str) -> dict[str, str] | None:
@@ -73,6 +101,15 @@ class ContainerBackend:
 
     def has_image(self, image: str) -> bool:
         return self.image_env(image) is not None
+
+    def ensure_image(
+        self, image: str, log: Callable[[str], None], should_stop: StopRequested = never
+    ) -> None:
+        """Pull `image` if the pull policy asks for it; LaunchError says why one failed."""
+        try:
+            self.puller.ensure(image, log, should_stop)
+        except PullFailed as exc:
+            raise LaunchError(str(exc)) from exc
 
     # -- the Backend protocol ----------------------------------------------------------------
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
@@ -92,7 +129,7 @@ class ContainerBackend:
         return ContainerHandle(replicas=tuple(started))
 
     def _start(self, plan: LaunchPlan, replica: ReplicaPlan) -> ContainerReplica:
-        spec = container_spec(plan, replica, self.home)
+        spec = container_spec(plan, replica, self.home, self.limits)
         self.engine.remove(spec.name)  # a leftover of an earlier attempt that was cut short
         container_id = self.engine.create(spec)
         entry = ContainerReplica(
@@ -110,6 +147,10 @@ class ContainerBackend:
             raise
         self._copies[container_id] = _Copy(
             LogCopy(self.engine, container_id, replica.task_name, plan.log_path, resume=False)
+        )
+        append_service_line(
+            plan.log_path,
+            f"{replica.task_name}: container {spec.name} of {spec.image} on {self.described}.",
         )
         return entry
 
@@ -145,7 +186,7 @@ class ContainerBackend:
         copy.exited_at = copy.exited_at or now
         if not copy.logs.done and now - copy.exited_at < DRAIN_SECONDS:
             return ReplicaStatus(task, True)  # the last lines are on their way
-        detail = "killed: out of memory" if state.oom_killed else state.error
+        detail = OUT_OF_MEMORY if state.oom_killed else state.error
         return self._end(container_id, ReplicaStatus(task, False, state.exit_code, detail=detail))
 
     def _end(self, container_id: str, status: ReplicaStatus) -> ReplicaStatus:
@@ -197,7 +238,9 @@ def _own(handle: Handle) -> ContainerHandle:
     return handle
 
 
-def container_spec(plan: LaunchPlan, replica: ReplicaPlan, home: str) -> ContainerSpec:
+def container_spec(
+    plan: LaunchPlan, replica: ReplicaPlan, home: str, limits: bool = False
+) -> ContainerSpec:
     if replica.image is None:
         raise LaunchError(f"The replica {replica.task_name} has no image: not a container.")
     return ContainerSpec(
@@ -209,6 +252,8 @@ def container_spec(plan: LaunchPlan, replica: ReplicaPlan, home: str) -> Contain
         labels={HOME_LABEL: home, JOB_LABEL: plan.job_id, TASK_LABEL: replica.task_name},
         mounts=replica.mounts,
         gpus=replica.resources.gpus,
+        cpu_limit=replica.resources.cpus if limits else 0.0,
+        memory_limit_gb=replica.resources.memory_gb if limits else 0.0,
     )
 
 

@@ -1,23 +1,39 @@
 """A thin adapter over the Docker Engine API (the `docker` SDK), which Docker and Podman serve.
 
 Everything engine-specific is here: the rest of the container backend speaks in
-`ContainerSpec` and `ContainerState` and catches only `EngineError`. Nothing is ever pulled:
-vertexd assumes no registry is reachable, so a missing image is an `ImageMissing` error.
+`ContainerSpec` and `ContainerState` and catches only `EngineError`. Images are pulled only
+when asked (`pull`, driven by the pull policy in pulls.py); `create` never pulls, so an image
+that is still missing then is an `ImageMissing` error.
+
+Podman (4.3+, `podman system service`) serves the same API, with these differences, found
+from its version answer (a "Podman Engine" component) where they matter:
+- its `Platform.Name` is the OS (`linux/amd64/debian-12`): `describe()` names Podman;
+- it ignores GPU requests (`DeviceRequests`) and would run the container without GPUs: it
+  has no GPU runtime (`has_gpu_runtime()`), and `create()` refuses a GPU request, saying why;
+- signalling a container that is not running is a 500 "container state improper", not 409;
+- its log lines are stamped to the second (Docker's to the nanosecond);
+- Debian 12's Podman 4.3.1 with conmon 2.1.6 reports a container the kernel killed for memory
+  as exit 137 with `OOMKilled` false: conmon writes its `oom` mark into the service's working
+  directory, not the container's bundle, where Podman looks.
+The `json-file` log driver, `--init` (catatonit), host networking, label filters, exit
+codes and `remove(force=True)` behave as on Docker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import docker
 import docker.errors
 import requests
+from docker import auth
 from docker.types import DeviceRequest, LogConfig
 from docker.types import Mount as DockerMount
+from docker.utils import parse_repository_tag
 
 from vertexd.launch.plan import Mount
 
@@ -25,18 +41,25 @@ Stream = Literal["stdout", "stderr"]
 API_TIMEOUT_SECONDS = 60
 API_VERSION = "1.41"  # Docker 20.10+ and Podman 3+ serve it; GPU requests need 1.40
 POOL_SIZE = 256  # connections kept to the engine
+PODMAN = "Podman Engine"  # the component that Podman's version answer names
+CDI_DIRS = (Path("/etc/cdi"), Path("/var/run/cdi"))
 
 
 class EngineError(Exception):
-    """The engine refused a call or could not be reached; the message says which."""
+    """The engine refused a call or could not be reached; the message says which, `reason`
+    is the engine's (or the connection's) own words."""
+
+    def __init__(self, message: str, reason: str = "", engine_down: bool = False) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.engine_down = engine_down  # the engine itself did not answer
 
 
 class ImageMissing(EngineError):
     def __init__(self, image: str, engine_url: str) -> None:
         super().__init__(
-            f"The container image {image} is not on the container engine at {engine_url}. "
-            "vertexd pulls nothing (no registry is assumed to be reachable): the image must be "
-            f"pulled or built there first, e.g. `docker pull {image}` or "
+            f"The container image {image} is not on the container engine at {engine_url}: "
+            f"pull or build it there first, e.g. `docker pull {image}` or "
             f"`docker build -t {image} .`."
         )
         self.image = image
@@ -54,6 +77,8 @@ class ContainerSpec:
     labels: dict[str, str]
     mounts: tuple[Mount, ...] = ()
     gpus: int = 0
+    cpu_limit: float = 0.0  # vCPUs; 0: no limit
+    memory_limit_gb: float = 0.0  # 0: no limit
     network_mode: str = "host"
     init: bool = True  # a tiny init as PID 1 forwards signals and reaps zombies
 
@@ -90,6 +115,11 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
         "detach": True,
         "log_config": LogConfig(type="json-file"),
     }
+    if spec.cpu_limit:
+        kwargs["nano_cpus"] = int(spec.cpu_limit * 1e9)
+    if spec.memory_limit_gb:
+        kwargs["mem_limit"] = int(spec.memory_limit_gb * 1e9)
+        kwargs["memswap_limit"] = kwargs["mem_limit"]  # no swap beyond it: an OOM is an OOM
     if spec.gpus:
         kwargs["device_requests"] = [DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])]
     return kwargs
@@ -98,6 +128,7 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
 class Engine:
     def __init__(self, url: str, timeout: float = API_TIMEOUT_SECONDS) -> None:
         self.url = f"unix://{url}" if url.startswith("/") else url
+        self._cpus: int | None = None
         try:
             # A fixed API version: nothing is asked of the engine before it is needed (an
             # engine that is down at start only fails the jobs that need it). Each running
@@ -110,13 +141,29 @@ class Engine:
             )
         except docker.errors.DockerException as exc:
             raise EngineError(f"Cannot use the container engine at {url}: {exc}") from exc
+        self._version: dict[str, Any] | None = None  # the engine's version answer, once had
+
+    def version(self) -> dict[str, Any]:
+        """The engine's version answer (asked once); raises EngineError when it does not answer."""
+        if self._version is None:
+            with self._errors("ask the version of"):
+                self._version = dict(self._client.version())
+        return self._version
+
+    def is_podman(self) -> bool:
+        components = self.version().get("Components") or []
+        return any(c.get("Name") == PODMAN for c in components)
 
     def describe(self) -> str:
-        """`Docker 20.10.24 (API 1.41)`; raises EngineError when the engine does not answer."""
-        with self._errors("ask the version of"):
-            version = self._client.version()
-        platform = (version.get("Platform") or {}).get("Name") or ""
-        name = platform or next((c["Name"] for c in version.get("Components", [])), "Engine")
+        """`Docker Engine 20.10.24 (API 1.41)`, `Podman 4.3.1 (API 1.41)`; raises EngineError
+        when the engine does not answer."""
+        version = self.version()
+        if self.is_podman():
+            name = "Podman"  # its Platform.Name is the OS it runs on
+        else:  # Debian's Docker names no platform, only its "Engine" component
+            platform = (version.get("Platform") or {}).get("Name") or ""
+            name = platform or next((c["Name"] for c in version.get("Components", [])), "Engine")
+            name = "Docker Engine" if name == "Engine" else name
         return f"{name} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
 
     # -- images ----------------------------------------------------------------------------
@@ -129,6 +176,31 @@ class Engine:
                 return None
         pairs = ((attrs.get("Config") or {}).get("Env")) or []
         return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+    def pull(self, image: str) -> Iterator[dict[str, Any]]:
+        """Pull `image`, yielding the engine's progress events. Credentials are found as
+        Docker's CLI finds them (~/.docker/config.json, its credential helpers), read anew
+        each time so that a `docker login` after vertexd started counts."""
+        repository, tag = parse_repository_tag(image)
+        with self._errors(f"pull {image} with"):
+            self._client.api.reload_config()
+            yield from self._client.api.pull(repository, tag or "latest", stream=True, decode=True)
+
+    def cpu_count(self) -> int:
+        if self._cpus is None:
+            with self._errors("ask about"):
+                self._cpus = int(self._client.api.info().get("NCPU") or 1)
+        return self._cpus
+
+    def has_gpu_runtime(self) -> bool:
+        """Whether the engine can hand GPUs to containers (an NVIDIA runtime or CDI devices).
+        Never through Podman's Docker-compatible API, which ignores GPU requests."""
+        if self.is_podman():
+            return False
+        with self._errors("ask about"):
+            info = self._client.api.info()
+        runtimes = set(info.get("Runtimes") or {}) | {str(info.get("DefaultRuntime") or "")}
+        return "nvidia" in runtimes or bool(info.get("CDISpecDirs") and _cdi_gpus())
 
     def build(
         self, context: Path, tag: str, on_line: Callable[[str], None], **options: Any
@@ -154,6 +226,15 @@ class Engine:
 
     # -- containers ------------------------------------------------------------------------
     def create(self, spec: ContainerSpec) -> str:
+        if spec.gpus and self.is_podman():
+            asked = "every GPU" if spec.gpus < 0 else f"{spec.gpus} GPU(s)"
+            raise EngineError(
+                f"The replica asks for {asked}, but the container engine at {self.url} is "
+                "Podman, whose Docker-compatible API ignores GPU requests: the container would "
+                "run without them. Use Docker with the NVIDIA Container Toolkit for GPUs."
+            )
+        if spec.cpu_limit:  # engines refuse a CPU limit above the CPUs they have
+            spec = replace(spec, cpu_limit=min(spec.cpu_limit, self.cpu_count()))
         with self._errors(f"create a container of {spec.image} on"):
             try:
                 container = self._client.containers.create(**create_kwargs(spec))
@@ -243,9 +324,24 @@ class Engine:
         except EngineError:
             raise
         except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+            why = _why(exc)
+            down = not isinstance(exc, docker.errors.APIError)
             raise EngineError(
-                f"Cannot {doing} the container engine at {self.url}: {_why(exc)}"
+                f"Cannot {doing} the container engine at {self.url}: {why}", why, down
             ) from exc
+
+
+def registry_of(image: str) -> str:
+    """The registry an image reference names (docker.io when it names none)."""
+    repository, _ = parse_repository_tag(image)
+    registry, _ = auth.resolve_repository_name(repository)
+    return "docker.io" if registry == auth.INDEX_NAME else registry
+
+
+def _cdi_gpus() -> bool:
+    return any(
+        "nvidia" in path.name for folder in CDI_DIRS if folder.is_dir() for path in folder.iterdir()
+    )
 
 
 def _why(exc: BaseException) -> str:
@@ -255,4 +351,8 @@ def _why(exc: BaseException) -> str:
 
 def _is_gone_or_stopped(exc: Exception) -> bool:
     status = getattr(getattr(exc, "response", None), "status_code", None)
-    return isinstance(exc, docker.errors.NotFound) or status == 409 or "is not running" in str(exc)
+    if isinstance(exc, docker.errors.NotFound) or status == 409:
+        return True
+    # Docker: "... is not running"; Podman: "can only kill running containers ... is in state
+    # exited: container state improper" (a 500).
+    return "is not running" in str(exc) or "can only kill running containers" in str(exc)
