@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -126,16 +127,13 @@ def serve(
             "gpus": gpus,
             "backend": backend,
             "ray_address": ray_address,
-<<<<<<< HEAD
-            **sec.security_settings(
-                allowed_host, allow_origin, auth_token_file, insecure_no_auth, tls_cert, tls_key
-            ),
-=======
             "container_engine": container_engine,
             "pull": pull,
             "limit_containers": limit_containers,
             "strict_resources": strict_resources,
->>>>>>> main
+            **sec.security_settings(
+                allowed_host, allow_origin, auth_token_file, insecure_no_auth, tls_cert, tls_key
+            ),
         }
         if backend not in (None, "local", "ray"):
             raise CliError(f"--backend must be local or ray, not {backend}.")
