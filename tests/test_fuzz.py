@@ -21,8 +21,10 @@ TOKEN = "fuzz-token"
 
 def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Path) -> None:
     (tmp_path / "token").write_text(TOKEN)
-    # One CPU for jobs: anything the fuzzer manages to create stays small.
-    server = Server(tmp_path / "home", "--cpus", "1", "--auth-token-file", str(tmp_path / "token"))
+    # One CPU and no container engine: anything the fuzzer manages to create stays small.
+    token = str(tmp_path / "token")
+    limits = ("--cpus", "1", "--container-engine", "none")
+    server = Server(tmp_path / "home", *limits, "--auth-token-file", token)
     server.start()
     try:
         command = [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json"]
