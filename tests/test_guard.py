@@ -185,3 +185,14 @@ def test_other_origins_get_no_cors_and_may_not_write(cors_client: TestClient) ->
     # Reads are not refused (the browser keeps the answer from the page: no CORS header).
     read = cors_client.get("/storage/v1/b/x/o", headers={"Origin": "https://ui.example:9999"})
     assert read.status_code == 200 and "Access-Control-Allow-Origin" not in read.headers
+
+
+def test_a_secret_can_be_registered_again_after_a_restart() -> None:
+    before = JobCredentials()
+    secret = before.issue("job-5")
+    after = JobCredentials()  # a new server: nothing known
+    assert after.job_for(secret) is None
+    after.register("job-5", secret)  # the recovery hands back what the job was given
+    assert after.job_for(secret) == "job-5"
+    with pytest.raises(ValueError):
+        after.register("job-6", "short")

@@ -28,9 +28,15 @@ class JobCredentials:
     def issue(self, job_id: str) -> str:
         """A new secret for `job_id` (a job may hold several, e.g. one per attempt)."""
         secret = secrets.token_urlsafe(SECRET_BYTES)
+        self.register(job_id, secret)
+        return secret
+
+    def register(self, job_id: str, secret: str) -> None:
+        """Accept a secret issued before (a job reattached after a restart keeps its own)."""
+        if len(secret) < SECRET_BYTES:
+            raise ValueError("a job credential must be at least 32 characters")
         with self._lock:
             self._jobs[_digest(secret)] = job_id
-        return secret
 
     def revoke(self, job_id: str) -> None:
         """Every secret of `job_id` stops working."""
