@@ -20,7 +20,7 @@ from vertexd.store.jobs import JobStore
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(home=tmp_path))) as running:
+    with TestClient(create_app(Settings(home=tmp_path)), base_url="http://127.0.0.1") as running:
         yield running
 
 

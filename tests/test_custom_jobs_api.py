@@ -33,7 +33,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     # No job of this module may start: a zero budget keeps every valid job QUEUED... except
     # that a job alone always runs. So valid jobs here name a package that does not exist.
     settings = Settings(home=tmp_path_factory.mktemp("home"), cpus=0, container_engine="none")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         yield client
 
 
@@ -141,7 +141,8 @@ def test_container_needs_an_engine(api: TestClient) -> None:
 
 
 def test_malformed_json_and_wrong_types_are_clean_errors(api: TestClient) -> None:
-    response = api.post(f"/v1/{PARENT}/customJobs", content=b"{not json")
+    json_type = {"Content-Type": "application/json"}
+    response = api.post(f"/v1/{PARENT}/customJobs", content=b"{not json", headers=json_type)
     assert response.status_code == 400 and response.json()["error"]["status"] == "INVALID_ARGUMENT"
     pool = {**PYTHON_POOL, "replicaCount": "one"}
     assert "replica_count" in invalid(api, job_with(pool))

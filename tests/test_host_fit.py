@@ -47,7 +47,7 @@ def strict(tmp_path: Path) -> Iterator[TestClient]:
         home=tmp_path / "home", cpus=8, memory_gb=32, gpus=0, strict_resources=True,
         container_engine="none",
     )  # fmt: skip
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         yield client
 
 
@@ -90,7 +90,9 @@ def test_a_container_pool_without_an_engine_says_where_vertexd_looked(
     monkeypatch.setenv("CONTAINER_HOST", "")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("HOME", str(tmp_path))
-    with TestClient(create_app(Settings(home=tmp_path / "home", cpus=8))) as api:
+    with TestClient(
+        create_app(Settings(home=tmp_path / "home", cpus=8)), base_url="http://127.0.0.1"
+    ) as api:
         message = refusal(api, container())
     assert message.startswith(
         "job_spec.worker_pool_specs[0].container_spec: running a container image needs a "

@@ -47,7 +47,7 @@ JOB: dict[str, Any] = {
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     # Trials of this module never run: their package does not exist, so they fail at once.
     settings = Settings(home=tmp_path_factory.mktemp("home"), cpus=0)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         yield client
 
 

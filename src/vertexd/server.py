@@ -5,26 +5,52 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from vertexd.api.app import create_app
+from vertexd.api.guard_policy import StartupRefused
 from vertexd.settings import Settings
 
 
 def run_server(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tls = tls_options(settings)
     app = create_app(settings)
     record = settings.home / "server.json"
-    endpoint = f"http://{settings.host}:{settings.port}"
+    endpoint = f"{'https' if tls else 'http'}://{settings.host}:{settings.port}"
     record.write_text(json.dumps({"endpoint": endpoint, "pid": os.getpid()}))
     # uvicorn re-raises the signal that stopped it once it has shut down; exiting through
     # SystemExit lets the record below be removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **tls)
     finally:
         if record.exists() and json.loads(record.read_text()).get("pid") == os.getpid():
             record.unlink()
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's HTTPS options: both a certificate and its key, or neither."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return {}
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise StartupRefused("HTTPS needs both --tls-cert FILE and --tls-key FILE.")
+    for path in (settings.tls_cert, settings.tls_key):
+        if not path.is_file():
+            raise StartupRefused(f"No such file: {path}.")
+    return {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
+
+
+def write_token(path: Path) -> None:
+    """A new random token in `path`, readable by this user only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(32) + "\n")

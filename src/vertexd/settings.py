@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     ray_address: str = ""
     # How long a job waits for its Ray placement group before it fails.
     ray_placement_timeout_seconds: float = 60.0
+    # Security (README "Security"). With a token file, API calls need `Authorization: Bearer`
+    # and its content. A non-loopback `host` needs one, unless `insecure_no_auth`.
+    auth_token_file: Path | None = None
+    insecure_no_auth: bool = False
+    # Host names requests may name besides loopback and the bound address ("*": any).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Web origins (scheme://host[:port]) allowed to call the API cross-site (CORS).
+    allow_origins: list[str] = Field(default_factory=list)
+    # HTTPS: a PEM certificate (chain) and its key.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     @field_validator("gpus", mode="before")
     @classmethod
@@ -73,6 +84,11 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'vertexd.db'}"
+
+    @property
+    def token_path(self) -> Path:
+        """Where `vertexd serve --generate-token` writes a token (the CLI reads it there)."""
+        return self.home / "auth-token"
 
     @property
     def buckets_dir(self) -> Path:

@@ -8,13 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from vertexd import __version__
 from vertexd.api.errors import install_error_handlers
 from vertexd.api.gcs import install_gcs_api
+from vertexd.api.guard import AUTHENTICATED, Guard
+from vertexd.api.guard_policy import guard_config
 from vertexd.api.job_routes import job_routes
 from vertexd.api.models import model_routes
+from vertexd.api.openapi import install_openapi
 from vertexd.api.operations import operation_routes
 from vertexd.backends.base import Backend
 from vertexd.backends.container import ContainerBackend
@@ -24,6 +27,7 @@ from vertexd.backends.ray import ray_backend
 from vertexd.backends.routing import RoutingBackend
 from vertexd.console import install_console
 from vertexd.core import states
+from vertexd.core.job_credentials import JobCredentials
 from vertexd.launch.environments import EnvironmentBuilder
 from vertexd.launch.prepare import Preparer
 from vertexd.resources.custom_job import CustomJob
@@ -52,6 +56,9 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
+    # Secrets that let a job reach the storage API without the user's token (see guard.py).
+    job_credentials = JobCredentials()
+    guard = guard_config(settings, job_credentials)  # refuses an exposed server with no token
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     migrate(engine)
@@ -137,6 +144,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(Guard, config=guard)  # in front of every route, later ones too
+    install_openapi(app)  # errors in Vertex's shape, request bodies described
     app.include_router(job_routes("customJobs", custom_jobs, CustomJob))
     app.include_router(job_routes("hyperparameterTuningJobs", tuning_jobs, HyperparameterTuningJob))
     app.include_router(job_routes("trainingPipelines", pipelines, TrainingPipeline))
@@ -144,13 +153,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(model_routes(models))
     if settings.gcs == "local":  # the Cloud Storage JSON API over the local buckets
         install_gcs_api(app, ObjectStore(settings.buckets_dir))
-    install_console(app, store, storage)  # the web console at /
+    install_console(app, store, storage, settings.jobs_dir)  # the web console at /
 
     @app.get("/healthz", tags=["service"])
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "home": str(settings.home)}
+    async def health(request: Request) -> dict[str, Any]:
+        answer: dict[str, Any] = {"status": "ok", "version": __version__}
+        if request.scope.get(AUTHENTICATED):  # where files live is for authenticated callers
+            answer["home"] = str(settings.home)
+        return answer
 
     app.state.settings = settings
+    app.state.job_credentials = job_credentials
     app.state.scheduler = scheduler
     return app
 

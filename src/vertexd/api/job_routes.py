@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from vertexd.api.openapi import json_body as body_schema
 from vertexd.api.wire import json_body, wants_int_enums
 from vertexd.resources.common import VertexModel
 from vertexd.store.listing import ListQuery
@@ -69,7 +70,12 @@ def job_routes(collection: str, service: JobResources, model: type[VertexModel])
         """Enums as names, unless the client asked for ints (`$alt=json;enum-encoding=int`)."""
         return model.model_validate(body).to_wire(True) if wants_int_enums(request) else body
 
-    @router.post(PARENT + f"/{collection}", responses=docs, summary=f"Create a {kind}")
+    @router.post(
+        PARENT + f"/{collection}",
+        responses=docs,
+        summary=f"Create a {kind}",
+        openapi_extra=body_schema(kind),
+    )
     async def create(project: str, location: str, request: Request) -> dict[str, Any]:
         wanted = await json_body(request)
         body = await run_in_threadpool(service.create, parent_name(project, location), wanted)

@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -25,14 +26,19 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 REQUEST_TIMEOUT_SECONDS = 60.0
 
 
+TOKEN_FILE_NAME = "auth-token"
+
+
 class ApiClient:
     """JSON calls to a vertexd server; every failure becomes a CliError."""
 
-    def __init__(self, endpoint: str, server_home: Path | None = None) -> None:
+    def __init__(
+        self, endpoint: str, server_home: Path | None = None, token: str | None = None
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         # Where the server keeps its local buckets (packages are staged there).
         self.server_home = server_home
-        self._http = _http_client(self.endpoint, REQUEST_TIMEOUT_SECONDS)
+        self._http = _http_client(self.endpoint, REQUEST_TIMEOUT_SECONDS, token)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._call("GET", path, params=params)
@@ -73,15 +79,40 @@ def _is_loopback(endpoint: str) -> bool:
     return (urlsplit(endpoint).hostname or "") in {"127.0.0.1", "localhost", "::1"}
 
 
-def _http_client(endpoint: str, timeout: float) -> httpx.Client:
+def resolve_token(home: Path) -> str | None:
+    """$VERTEXD_TOKEN, else the file `--token-file` ($VERTEXD_TOKEN_FILE) names, else the
+    token `vertexd serve --generate-token` wrote in the home; None when there is none."""
+    if os.environ.get("VERTEXD_TOKEN"):
+        return os.environ["VERTEXD_TOKEN"].strip()
+    named = os.environ.get("VERTEXD_TOKEN_FILE")
+    path = Path(named).expanduser() if named else home / TOKEN_FILE_NAME
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        if named:
+            raise CliError(f"Cannot read the token file {path}.") from None
+        return None
+
+
+def _http_client(endpoint: str, timeout: float, token: str | None = None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    # An HTTPS server with a private CA: SSL_CERT_FILE names the CA's certificate.
+    ca_file = os.environ.get("SSL_CERT_FILE")
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
     # A proxy from the environment must not intercept calls to a server on this machine.
-    return httpx.Client(base_url=endpoint, timeout=timeout, trust_env=not _is_loopback(endpoint))
+    return httpx.Client(
+        base_url=endpoint,
+        timeout=timeout,
+        headers=headers,
+        verify=verify,
+        trust_env=not _is_loopback(endpoint),
+    )
 
 
-def health(endpoint: str) -> dict[str, Any] | None:
+def health(endpoint: str, token: str | None = None) -> dict[str, Any] | None:
     """The server's `/healthz` answer, or None when nothing healthy answers there."""
     try:
-        with _http_client(endpoint, HEALTH_TIMEOUT_SECONDS) as http:
+        with _http_client(endpoint, HEALTH_TIMEOUT_SECONDS, token) as http:
             response = http.get("/healthz")
             payload = response.json()
     except (httpx.HTTPError, ValueError):
@@ -93,14 +124,15 @@ def health(endpoint: str) -> dict[str, Any] | None:
 
 def _client_for(endpoint: str, answer: dict[str, Any], fallback_home: Path) -> ApiClient:
     home = answer.get("home")
-    return ApiClient(endpoint, Path(home) if isinstance(home, str) else fallback_home)
+    token = resolve_token(fallback_home)
+    return ApiClient(endpoint, Path(home) if isinstance(home, str) else fallback_home, token)
 
 
 def connect(endpoint_flag: str | None, home: Path) -> ApiClient:
     """`--endpoint` > VERTEXD_ENDPOINT > <home>/server.json > a server started here and now."""
     explicit = endpoint_flag or os.environ.get("VERTEXD_ENDPOINT")
     if explicit:
-        answer = health(explicit)
+        answer = health(explicit, resolve_token(home))
         if answer is None:
             raise CliError(
                 f"No vertexd server answers at {explicit} "
@@ -138,7 +170,7 @@ def _recorded_server(home: Path) -> tuple[str, dict[str, Any]] | None:
         return None
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while True:
-        answer = health(endpoint)
+        answer = health(endpoint, resolve_token(home))
         if answer is not None:
             return endpoint, answer
         if not _is_vertexd_server(pid) or time.monotonic() > deadline:
@@ -174,6 +206,8 @@ def _start_server(home: Path) -> tuple[str, dict[str, Any]]:
     log_path = home / "server.log"
     command = [sys.executable, "-m", "vertexd", "serve"]
     command += ["--home", str(home), "--host", "127.0.0.1", "--port", str(port)]
+    if (home / TOKEN_FILE_NAME).is_file():  # a token was made for this home: require it
+        command += ["--auth-token-file", str(home / TOKEN_FILE_NAME)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command,
@@ -185,7 +219,7 @@ def _start_server(home: Path) -> tuple[str, dict[str, Any]]:
         )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        answer = health(endpoint)
+        answer = health(endpoint, resolve_token(home))
         if answer is not None:
             status(
                 f"Started a vertexd server in the background at {endpoint} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ import typer
 
 from vertexd import __version__
 from vertexd.cli import custom_jobs, hp_tuning_jobs, local_run
+from vertexd.cli import serve_security as sec
 from vertexd.cli.common import CliError, reporting
 
 app = typer.Typer(
@@ -34,8 +36,17 @@ def main(
         bool,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version."),
     ] = False,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File holding the server's auth token (default: $VERTEXD_TOKEN, else "
+            "<home>/auth-token when it exists)."
+        ),
+    ] = None,
 ) -> None:
     """Run Vertex AI custom training jobs on your own machine."""
+    if token_file is not None:  # read by the HTTP client of every command
+        os.environ["VERTEXD_TOKEN_FILE"] = str(token_file.expanduser().absolute())
 
 
 @app.command()
@@ -95,12 +106,20 @@ def serve(
         str | None,
         typer.Option(help="Ray cluster address for --backend ray (default: RAY_ADDRESS)."),
     ] = None,
+    allowed_host: sec.AllowedHost = None,
+    allow_origin: sec.AllowOrigin = None,
+    auth_token_file: sec.AuthTokenFile = None,
+    generate_token: sec.GenerateToken = False,
+    insecure_no_auth: sec.InsecureNoAuth = False,
+    tls_cert: sec.TlsCert = None,
+    tls_key: sec.TlsKey = None,
 ) -> None:
     """Run the vertexd server (REST API and scheduler) in the foreground.
 
     Flags override the VERTEXD_* environment variables (VERTEXD_HOME, VERTEXD_PORT, ...).
     """
     with reporting("serve"):
+        from vertexd.api.guard_policy import StartupRefused
         from vertexd.server import run_server
         from vertexd.settings import Settings
 
@@ -118,10 +137,19 @@ def serve(
             "pull": pull,
             "limit_containers": limit_containers,
             "strict_resources": strict_resources,
+            **sec.security_settings(
+                allowed_host, allow_origin, auth_token_file, insecure_no_auth, tls_cert, tls_key
+            ),
         }
         if backend not in (None, "local", "ray"):
             raise CliError(f"--backend must be local or ray, not {backend}.")
         if pull not in (None, "missing", "always", "never"):
             raise CliError(f"--pull must be missing, always or never, not {pull}.")
         settings = Settings(**{key: value for key, value in given.items() if value is not None})
-        run_server(settings)
+        if generate_token:
+            path = sec.generate_token(settings.token_path, auth_token_file)
+            settings = settings.model_copy(update={"auth_token_file": path})
+        try:
+            run_server(settings)
+        except StartupRefused as refused:
+            raise CliError(str(refused)) from None

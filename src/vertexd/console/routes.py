@@ -22,7 +22,12 @@ STATIC = Path(__file__).parent / "static"
 DEFAULT_PARENT = "projects/vertexd/locations/us-central1"  # the CLI's defaults
 
 
-def install_console(app: FastAPI, store: JobStore, storage: Storage) -> None:
+def install_console(
+    app: FastAPI, store: JobStore, storage: Storage, jobs_dir: Path | None = None
+) -> None:
+    """`jobs_dir`: the jobs' own folders, which the files helper may list besides buckets."""
+    roots = (jobs_dir,) if jobs_dir else ()
+
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -45,7 +50,7 @@ def install_console(app: FastAPI, store: JobStore, storage: Storage) -> None:
 
     @app.get("/console/api/files", tags=["console"], summary="Files under an output URI")
     def files(uri: str = Query(...)) -> dict[str, Any]:  # sync: walks a folder
-        return list_output(storage, uri)
+        return list_output(storage, uri, roots)
 
     app.mount("/console/static", _Revalidated(directory=STATIC), name="console-static")
 

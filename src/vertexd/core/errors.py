@@ -40,3 +40,7 @@ class NotFound(ApiError):
 
 class FailedPrecondition(ApiError):
     code = Code.FAILED_PRECONDITION
+
+
+class PermissionDenied(ApiError):
+    code = Code.PERMISSION_DENIED

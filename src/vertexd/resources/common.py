@@ -53,6 +53,8 @@ def _parse_enum(cls: type[E], value: Any) -> E:
         value = int(value)
     if isinstance(value, str) and value.lstrip("-").isdigit():
         value = int(value)
+    if not isinstance(value, int | str):
+        raise ValueError(f"invalid value {value!r} for enum {cls.__name__}")
     try:
         return cls(value) if isinstance(value, int) else cls[value]
     except (KeyError, ValueError):
@@ -70,8 +72,14 @@ def enum_field(cls: type[E]) -> Any:
         cls,
         PlainValidator(lambda v: _parse_enum(cls, v)),
         PlainSerializer(_serialize_enum),
-        WithJsonSchema({"type": "string", "enum": [m.name for m in cls]}),
+        WithJsonSchema(_enum_schema(cls)),
     ]
+
+
+def _enum_schema(cls: type[IntEnum]) -> dict[str, Any]:
+    """Names, or their numbers (what `enum-encoding=int` clients send and get)."""
+    names = {"type": "string", "enum": [m.name for m in cls]}
+    return {"anyOf": [names, {"type": "integer", "enum": [int(m) for m in cls]}]}
 
 
 def _parse_integer(value: Any) -> int:

@@ -13,6 +13,7 @@ from vertexd.launch import executors
 from vertexd.resources.common import format_time, new_job_id, now
 from vertexd.resources.custom_job import OUTPUT_ONLY_FIELDS, CustomJob, CustomJobSpec
 from vertexd.resources.custom_job_rules import active_pools, unsupported_notes, validate_job_spec
+from vertexd.resources.metadata_rules import validate_metadata
 from vertexd.resources.parsing import parse_model
 from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
 from vertexd.service.host_fit import HostFacts, check_fits
@@ -42,6 +43,7 @@ class CustomJobService:
         job = parse_model(CustomJob, request)
         if not job.display_name:
             raise InvalidArgument("is required.", "display_name")
+        validate_metadata(job.display_name, job.labels)
         validate_job_spec(job.job_spec)
         assert job.job_spec is not None
         self.check_runnable(job.job_spec)

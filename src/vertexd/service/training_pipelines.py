@@ -10,6 +10,7 @@ from vertexd.core.errors import FailedPrecondition, InvalidArgument, NotFound
 from vertexd.resources.common import format_time, now
 from vertexd.resources.custom_job import CustomJobSpec
 from vertexd.resources.custom_job_rules import validate_job_spec
+from vertexd.resources.metadata_rules import MAX_DISPLAY_NAME, validate_metadata
 from vertexd.resources.parsing import parse_model
 from vertexd.resources.training_pipeline import (
     CUSTOM_TASK,
@@ -69,6 +70,7 @@ class TrainingPipelineService:
     def _validate(self, pipeline: TrainingPipeline) -> dict[str, Any]:
         if not pipeline.display_name:
             raise InvalidArgument("is required.", "display_name")
+        validate_metadata(pipeline.display_name, pipeline.labels)
         if pipeline.training_task_definition not in TASK_DEFINITIONS:
             raise InvalidArgument(
                 f"Unsupported training task definition {pipeline.training_task_definition!r}; "
@@ -95,10 +97,10 @@ class TrainingPipelineService:
         labels = pipeline.labels or {}
         try:
             if pipeline.training_task_definition == TUNING_TASK:
-                display_name = f"{pipeline.display_name}-hpt-job"
+                display_name = f"{pipeline.display_name}-hpt-job"[-MAX_DISPLAY_NAME:]
                 tuning = {**inputs, "displayName": display_name, "labels": labels}
                 return str(self.tuning_jobs.create(parent, tuning)["name"])
-            display_name = f"{pipeline.display_name}-custom-job"
+            display_name = f"{pipeline.display_name}-custom-job"[-MAX_DISPLAY_NAME:]
             job = {"displayName": display_name, "jobSpec": inputs, "labels": labels}
             return str(self.custom_jobs.create(parent, job)["name"])
         except InvalidArgument as exc:  # name the field as the pipeline's client sent it

@@ -10,6 +10,7 @@ from typing import Any
 from vertexd.core import joblog, states
 from vertexd.core.errors import ApiError, FailedPrecondition, InvalidArgument, NotFound
 from vertexd.resources.common import format_time, now
+from vertexd.resources.metadata_rules import validate_metadata
 from vertexd.resources.parsing import parse_model
 from vertexd.resources.tuning_job import OUTPUT_ONLY_FIELDS, HyperparameterTuningJob
 from vertexd.resources.tuning_job_rules import validate_tuning_job
@@ -36,6 +37,7 @@ class TuningJobService:
     def create(self, parent: str, request: Any) -> dict[str, Any]:
         job = parse_model(HyperparameterTuningJob, request)
         validate_tuning_job(job)
+        validate_metadata(job.display_name, job.labels)
         assert job.study_spec is not None and job.trial_job_spec is not None
         SearchSpace(job.study_spec)  # a grid too large to enumerate is refused here
         self.check_runnable(job)

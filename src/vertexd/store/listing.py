@@ -42,6 +42,10 @@ class ListQuery:
     page_token: str = ""
     order_by: str = ""
 
+    def __post_init__(self) -> None:
+        if self.page_size < 0:  # above the maximum is clamped, as Vertex does
+            raise InvalidArgument("must not be negative.", "page_size")
+
     @property
     def limit(self) -> int:
         return min(self.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
@@ -52,9 +56,12 @@ class ListQuery:
             return 0
         try:
             data = json.loads(base64.urlsafe_b64decode(self.page_token.encode()))
-            return int(data["offset"])
+            offset = int(data["offset"])
         except (ValueError, KeyError, TypeError):
             raise InvalidArgument("Invalid page token.", "page_token") from None
+        if offset < 0:
+            raise InvalidArgument("Invalid page token.", "page_token")
+        return offset
 
     def next_page_token(self) -> str:
         payload = json.dumps({"offset": self.offset + self.limit}).encode()

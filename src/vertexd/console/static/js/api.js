@@ -1,5 +1,7 @@
 // The console's only way to the server: the v1 API (as every client uses it) and a few
-// read-only helpers under /console/api.
+// read-only helpers under /console/api. A server with a token answers 401 until the user
+// gives it (token.js); the call is then made again.
+import { askForToken, authHeaders, savedToken } from "./token.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -19,12 +21,16 @@ async function call(path, { method = "GET", params, body } = {}) {
   for (const [key, value] of Object.entries(params || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }
-  const init = { method, headers: {} };
+  const init = { method, headers: authHeaders() };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   const response = await fetch(url, init);
+  if (response.status === 401) {
+    await askForToken(Boolean(savedToken()));
+    return call(path, { method, params, body });
+  }
   const text = await response.text();
   let data = {};
   try {
