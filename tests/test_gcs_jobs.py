@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conftest import Server, python_job, write_wheel
@@ -55,7 +56,8 @@ def test_a_job_writes_its_model_with_google_cloud_storage(server: Server) -> Non
     assert done["state"] == "JOB_STATE_SUCCEEDED", server.logs(name)
     assert (buckets / BUCKET / "run" / "model" / "model.txt").read_text() == "trained on x,y"
     texts = [entry["text"] for entry in server.logs(name)]
-    assert f"saved to gs://{BUCKET}/run/model/model.txt through {server.url}" in texts
+    saved = f"saved to gs://{BUCKET}/run/model/model.txt through {server.url}/_job/"
+    assert any(text.startswith(saved) for text in texts)  # under the job's own credential
 
 
 def test_a_job_writes_its_model_through_fsspec(server: Server) -> None:
@@ -122,3 +124,35 @@ def test_replicas_keep_their_own_storage_setting_with_real_cloud_storage(
     seen = json.loads(env_file.read_text())["env"]
     assert seen.get("STORAGE_EMULATOR_HOST") == os.environ.get("STORAGE_EMULATOR_HOST")
     assert "VERTEXD_BUCKETS_DIR" not in seen
+
+
+def test_with_a_token_a_job_uses_its_own_credential_that_ends_with_it(tmp_path: Path) -> None:
+    """The server wants a token; the job is not handed it, but reaches the storage API under
+    its own secret (`/_job/SECRET`), which is refused once the job has ended."""
+    token = tmp_path / "token"
+    token.write_text("t" * 40)
+    server = Server(tmp_path / "home", "--cpus", "64", "--auth-token-file", str(token))
+    server.client.headers["Authorization"] = f"Bearer {'t' * 40}"
+    buckets = server.home / "buckets"
+    (buckets / BUCKET / "inputs").mkdir(parents=True)
+    (buckets / BUCKET / "inputs" / "data.csv").write_text("a,b\n")
+    write_wheel(buckets / BUCKET / "pkg", "gcstrainer", {"gcstrainer/task.py": TRAINER})
+    job = python_job(
+        "gcstrainer.task",
+        f"gs://{BUCKET}/pkg/gcstrainer-0.1-py3-none-any.whl",
+        baseOutputDirectory={"outputUriPrefix": f"gs://{BUCKET}/run"},
+    )
+    server.start()
+    try:
+        name = server.create(job).json()["name"]
+        done = server.wait_for(name, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", timeout=300)
+        assert done["state"] == "JOB_STATE_SUCCEEDED", server.logs(name)
+        assert (buckets / BUCKET / "run" / "model" / "model.txt").read_text() == "trained on a,b"
+        said = next(e["text"] for e in server.logs(name) if e["text"].startswith("saved to"))
+        endpoint = said.rsplit(" ", 1)[1]
+        assert endpoint.startswith(f"{server.url}/_job/") and "t" * 40 not in said
+        anonymous = httpx.get(f"{endpoint}/storage/v1/b/{BUCKET}/o")
+        assert anonymous.status_code == 401  # the job ended: its secret with it
+        assert httpx.get(f"{server.url}/storage/v1/b/{BUCKET}/o").status_code == 401
+    finally:
+        server.stop()

@@ -27,7 +27,7 @@ from vertexd.backends.ray import ray_backend
 from vertexd.backends.routing import RoutingBackend
 from vertexd.console import install_console
 from vertexd.core import states
-from vertexd.core.job_credentials import JobCredentials
+from vertexd.core.job_credentials import JobCredentials, server_key
 from vertexd.launch.environments import EnvironmentBuilder
 from vertexd.launch.prepare import Preparer
 from vertexd.resources.custom_job import CustomJob
@@ -56,10 +56,10 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    # Secrets that let a job reach the storage API without the user's token (see guard.py).
-    job_credentials = JobCredentials()
-    guard = guard_config(settings, job_credentials)  # refuses an exposed server with no token
     settings.home.mkdir(parents=True, exist_ok=True)
+    # Secrets that let a job reach the storage API without the user's token (see guard.py).
+    job_credentials = JobCredentials(server_key(settings.home / "job-credentials.key"))
+    guard = guard_config(settings, job_credentials)  # refuses an exposed server with no token
     engine = make_engine(settings.db_url)
     migrate(engine)
     store = JobStore(engine)
@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
         extra_env,
         containers,
         capacity,
+        job_credentials,
     )
     if containers is not None:
         backend = RoutingBackend(backend, containers)

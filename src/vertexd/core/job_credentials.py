@@ -7,8 +7,11 @@ kept, and lookups go by hash, so a timing difference reveals nothing about a sec
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
 import secrets
 import threading
+from pathlib import Path
 
 SECRET_BYTES = 32
 PATH_PREFIX = "/_job/"  # the guard strips `/_job/SECRET` before routing (storage paths only)
@@ -21,13 +24,20 @@ def _digest(secret: str) -> str:
 class JobCredentials:
     """Which job (if any) a presented secret belongs to. Safe to use from any thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: bytes | None = None) -> None:
+        # With a key (kept in the server's home), a job's secret is derived from it, so a
+        # restarted server gives a reattached job the secret its replicas already hold.
+        self._key = key
         self._jobs: dict[str, str] = {}  # digest of the secret -> job id
         self._lock = threading.Lock()
 
     def issue(self, job_id: str) -> str:
-        """A new secret for `job_id` (a job may hold several, e.g. one per attempt)."""
-        secret = secrets.token_urlsafe(SECRET_BYTES)
+        """The secret of `job_id`, accepted from now until `revoke` (without a key, a new
+        random one each time: a job may then hold several, e.g. one per attempt)."""
+        if self._key is not None:
+            secret = hmac.new(self._key, job_id.encode(), hashlib.sha256).hexdigest()
+        else:
+            secret = secrets.token_urlsafe(SECRET_BYTES)
         self.register(job_id, secret)
         return secret
 
@@ -50,6 +60,17 @@ class JobCredentials:
             return None
         with self._lock:
             return self._jobs.get(_digest(secret))
+
+
+def server_key(path: Path) -> bytes:
+    """The key jobs' secrets derive from, made once per server home (mode 0600)."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(32).hex().encode())
+        finally:
+            os.close(fd)
+    return bytes.fromhex(path.read_text().strip())
 
 
 def job_endpoint(base_url: str, secret: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from vertexd.core.job_credentials import JobCredentials, job_endpoint
 from vertexd.core.joblog import job_log_path
 from vertexd.launch.environments import (
     EnvironmentBuilder,
@@ -26,6 +27,7 @@ from vertexd.resources.custom_job_rules import active_pools
 from vertexd.resources.machines import machine_shape
 
 Log = Callable[[str], None]
+STORAGE_ENV = "STORAGE_EMULATOR_HOST"
 
 
 def pool_resources(pool: WorkerPoolSpec) -> Resources:
@@ -80,6 +82,7 @@ class Preparer:
         extra_env: dict[str, str],
         images: Images | None = None,
         host: Resources | None = None,
+        credentials: JobCredentials | None = None,
     ):
         self.jobs_dir = jobs_dir
         self.environments = environments
@@ -95,6 +98,8 @@ class Preparer:
             else None
         )
         self.host = host or Resources()  # what jobs may use here (the host or the cluster)
+        # Each job reaches vertexd's storage API with a secret of its own, never the user's.
+        self.credentials = credentials
 
     def log_path(self, job_id: str) -> Path:
         return job_log_path(self.jobs_dir, job_id)
@@ -145,6 +150,22 @@ class Preparer:
             for number, ((_, _, pool), slot) in enumerate(zip(replicas, slots, strict=True))
         )
         return LaunchPlan(job_id, run_dir, self.log_path(job_id), plans, reservation)
+
+    def _service_env(self, job_id: str) -> dict[str, str]:
+        """The service-wide additions, with the storage endpoint under the job's own secret."""
+        env = dict(self.extra_env)
+        if self.credentials is not None and STORAGE_ENV in env:
+            env[STORAGE_ENV] = job_endpoint(env[STORAGE_ENV], self.credentials.issue(job_id))
+        return env
+
+    def reattached(self, job_id: str) -> None:
+        """A restarted server accepts the secret its replicas hold again."""
+        if self.credentials is not None:
+            self.credentials.issue(job_id)
+
+    def job_ended(self, job_id: str) -> None:
+        if self.credentials is not None:
+            self.credentials.revoke(job_id)
 
     def _pull_images(
         self, pools: list[tuple[int, WorkerPoolSpec]], log: Log, should_stop: StopRequested
@@ -209,7 +230,8 @@ class Preparer:
         run_dir: Path,
     ) -> ReplicaPlan:
         workdir = run_dir / slot.task_name
-        env = {"PYTHONUNBUFFERED": "1", **self.extra_env, **replica_env(job, slots, slot)}
+        env = {"PYTHONUNBUFFERED": "1", **self._service_env(job.job_id)}
+        env.update(replica_env(job, slots, slot))
         if job.trial_id:
             # cloudml-hypertune writes here; private to the replica, read back by the tuner.
             env["CLOUD_ML_HP_METRIC_FILE"] = str(workdir / "hypertune" / "output.metrics")

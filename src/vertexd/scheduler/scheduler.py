@@ -204,6 +204,7 @@ class Scheduler:
         supervised = self._supervised.pop(name)
         if self.gpus is not None:
             self.gpus.give_back(name)
+        self.preparer.job_ended(supervised.record.id)
         for listener in self._listeners:
             try:
                 listener(supervised.record)

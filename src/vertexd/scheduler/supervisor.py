@@ -111,6 +111,7 @@ class Supervisor:
         self._deadline = _deadline(record)
         if record.handle is not None:  # reattaching after a server restart
             self.service_log("vertexd restarted: reattached to the job's replicas.")
+            self.preparer.reattached(record.id)
             self.store.mark_running(self.name)
             if states.short(record.state) == states.CANCELLING:
                 self._stop_reason = "cancel"
