@@ -39,6 +39,10 @@ start() {
   mkdir -p "$STATE/data"
   [ -s "$STATE/password" ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$STATE/password"
   if ! { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && answers; }; then
+    if answers; then
+      say "another registry already listens at $ADDRESS (set VERTEXD_TEST_REGISTRY to another address)"
+      exit 1
+    fi
     htpasswd -Bbc "$STATE/htpasswd" "$USER_NAME" "$(cat "$STATE/password")" 2>/dev/null
     cat >"$STATE/config.yml" <<EOF
 version: 0.1
