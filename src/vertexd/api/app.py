@@ -154,7 +154,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(model_routes(models))
     if settings.gcs == "local":  # the Cloud Storage JSON API over the local buckets
         install_gcs_api(app, ObjectStore(settings.buckets_dir))
-    install_console(app, store, storage, settings.jobs_dir)  # the web console at /
+    inventory = list(gpus.gpus.values()) if gpus else []
+    install_console(app, store, storage, settings.jobs_dir, inventory)  # the web console at /
 
     @app.get("/healthz", tags=["service"])
     async def health(request: Request) -> dict[str, Any]:

@@ -55,4 +55,5 @@ export const consoleApi = {
   executors: () => call("/console/api/executors"),
   machineTypes: () => call("/console/api/machine-types"),
   files: (uri) => call("/console/api/files", { params: { uri } }),
+  devices: (name) => call("/console/api/devices", { params: { name } }),
 };
