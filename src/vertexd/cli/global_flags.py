@@ -62,9 +62,7 @@ class GlobalFlags:
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (flag, reason)
 
 
-def split_global_flags(
-    argv: Sequence[str], root: Any
-) -> tuple[list[str], GlobalFlags]:
+def split_global_flags(argv: Sequence[str], root: Any) -> tuple[list[str], GlobalFlags]:
     """`argv` without the gcloud-wide flags (those after a `--` are the program's), and them."""
     args = list(argv)
     tail: list[str] = []
@@ -133,7 +131,9 @@ def _value_flag(found: GlobalFlags, name: str, value: str) -> None:
     if name == "--verbosity":
         if value not in VERBOSITIES:
             choices = ", ".join(VERBOSITIES)
-            raise FlagSyntaxError(name, f"Invalid choice: '{value}'. Valid choices are [{choices}].")
+            raise FlagSyntaxError(
+                name, f"Invalid choice: '{value}'. Valid choices are [{choices}]."
+            )
         found.verbosity = value
     elif name in IGNORED:
         _ignore(found, name, IGNORED[name])
@@ -171,9 +171,11 @@ def _flags_file(path: str) -> list[str]:
     try:
         content: Any = yaml.safe_load(Path(path).expanduser().read_text())
     except OSError as error:
-        raise InvalidFlagValue("--flags-file", f"Unable to read [{path}]: {error.strerror}.")
+        message = f"Unable to read [{path}]: {error.strerror}."
+        raise InvalidFlagValue("--flags-file", message) from None
     except yaml.YAMLError as error:
-        raise InvalidFlagValue("--flags-file", f"Failed to parse YAML from [{path}]: {error}")
+        message = f"Failed to parse YAML from [{path}]: {error}"
+        raise InvalidFlagValue("--flags-file", message) from None
     if not isinstance(content, dict):
         raise InvalidFlagValue("--flags-file", f"[{path}] must hold a mapping of flags to values.")
     args: list[str] = []
