@@ -223,3 +223,42 @@ def test_hp_tuning_create_takes_the_kms_flags(server: Server, tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["encryptionSpec"] == {"kmsKeyName": KEY}
     assert "WARNING: --account is accepted" in done.stderr
+
+
+RUN_SH = """\
+set -e
+echo "bash says $1 $2"
+echo "data: $(cat data/notes.txt)"
+echo "job $CLOUD_ML_JOB_ID"
+exit "${EXIT_CODE:-0}"
+"""
+
+
+def test_a_shell_script_runs_with_bash_in_the_package_folder(
+    server: Server, tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "notes.txt").write_text("from the package folder")
+    (tmp_path / "run.sh").write_text(RUN_SH)
+    pool = (
+        "--worker-pool-spec=machine-type=n1-standard-4,replica-count=1,"
+        f"executor-image-uri={SKLEARN},local-package-path={tmp_path},script=run.sh"
+    )
+    done = vertexd(
+        *at(server, "custom-jobs", "create", "--display-name=sh", pool),
+        "--args=hello,world",
+        "--stream-logs",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "bash says hello world" in done.stdout
+    assert "data: from the package folder" in done.stdout
+    job = describe(server, created_name(done.stderr))
+    package = job["jobSpec"]["workerPoolSpecs"][0]["pythonPackageSpec"]
+    assert package["pythonModule"] == "vertexd_script_runner"
+    assert len(package["packageUris"]) == 2
+    assert f"job {job['name'].rsplit('/', 1)[-1]}" in done.stdout
+    missing = vertexd(
+        *at(server, "custom-jobs", "create", "--display-name=sh", pool.replace("run.sh", "no.sh"))
+    )
+    assert missing.returncode == 1
+    assert "File 'no.sh' is not found under the package" in missing.stderr
