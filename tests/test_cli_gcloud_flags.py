@@ -83,7 +83,9 @@ def test_gcloud_kms_key_flags_make_the_key_name(server: Server) -> None:
     both = vertexd(*base, "--kms-key=key", f"--kms-key-name={KEY}")
     assert both.returncode == 2 and "At most one of --kms-key | --kms-key-name" in both.stderr
     bad = vertexd(*base, "--kms-key-name=my-key")
-    assert bad.returncode == 1 and "is not of the form projects/P/locations/L/keyRings" in bad.stderr
+    assert (
+        bad.returncode == 1 and "is not of the form projects/P/locations/L/keyRings" in bad.stderr
+    )
 
 
 def test_account_flags_are_accepted_and_ignored_with_one_line_each(server: Server) -> None:
@@ -149,7 +151,9 @@ def test_verbosity_sets_the_log_level(server: Server) -> None:
     assert quiet.returncode == 0 and "WARNING" not in quiet.stderr and quiet.stdout
     missing = at(server, "custom-jobs", "describe", "nosuchjob")
     error = vertexd(*missing, "--verbosity=error")
-    assert error.returncode == 1 and error.stderr.startswith("ERROR: (vertexd.custom-jobs.describe)")
+    assert error.returncode == 1 and error.stderr.startswith(
+        "ERROR: (vertexd.custom-jobs.describe)"
+    )
     none = vertexd(*missing, "--verbosity=none")
     assert none.returncode == 1 and none.stderr == ""
     bad = vertexd(*describe_job, "--verbosity=loud")
@@ -213,7 +217,9 @@ def test_hp_tuning_create_takes_the_kms_flags(server: Server, tmp_path: Path) ->
         "parameters": [{"parameterId": "lr", "doubleValueSpec": {"minValue": 0.1, "maxValue": 1}}],
     }
     config = tmp_path / "hp.yaml"
-    config.write_text(yaml.safe_dump({"studySpec": study, "trialJobSpec": {"workerPoolSpecs": [pool]}}))
+    config.write_text(
+        yaml.safe_dump({"studySpec": study, "trialJobSpec": {"workerPoolSpecs": [pool]}})
+    )
     done = vertexd(
         *at(server, "hp-tuning-jobs", "create", f"--config={config}", "--display-name=hp"),
         f"--kms-key-name={KEY}",

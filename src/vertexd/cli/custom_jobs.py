@@ -133,8 +133,9 @@ def create(
     * executor-image-uri=IMAGE,python-module=MODULE (with --python-package-uris and --args);
 
     * local-package-path=DIR,executor-image-uri=IMAGE and python-module=MODULE or
-    script=PATH.py (first pool only; DIR is built into a package that every pool runs;
-    also requirements=A;B and extra-packages=X.tar.gz;Y.whl).
+    script=PATH (a .py file runs with Python, any other with bash; first pool only; DIR is
+    built into a package that every pool runs; also requirements=A;B and
+    extra-packages=X.tar.gz;Y.whl).
 
     An empty --worker-pool-spec= keeps a pool's place. --config takes a YAML CustomJobSpec.
     """
