@@ -134,6 +134,9 @@ def test_global_flags_work_before_the_group_and_on_every_command(server: Server)
         assert "No such option" not in done.stderr
         assert "WARNING: --account is accepted" in done.stderr
         assert "WARNING: --billing-project is accepted" in done.stderr
+    # A value after a gcloud-wide flag is no command name: list still takes its --project.
+    listed = vertexd("--verbosity", "error", *at(server, "custom-jobs", "list"), "--uri")
+    assert listed.returncode == 0 and name in listed.stdout, listed.stderr
     # --project where the command has none, --format where it prints nothing: ignored too.
     done = vertexd(*at(server, "custom-jobs", "cancel", name), "--format=json")
     assert "WARNING: --format is accepted for gcloud compatibility and ignored" in done.stderr

@@ -201,7 +201,11 @@ def command_path(args: list[str], root: Any) -> tuple[str, Any]:
     """The command the arguments name, e.g. ("custom-jobs.create", its click command)."""
     names: list[str] = []
     command = root
-    for token in args:
+    tokens = iter(args)
+    for token in tokens:
+        if token in VALUE_FLAGS:
+            next(tokens, None)  # `--verbosity debug`: the value is no command name
+            continue
         if token.startswith("-"):
             continue
         subcommands = getattr(command, "commands", None)  # a group (typer vendors click)
