@@ -50,6 +50,7 @@ from vertexd.storage.gcs import ObjectStore
 from vertexd.storage.gcs.endpoint import replica_storage_env
 from vertexd.store.db import make_engine, migrate
 from vertexd.store.jobs import JobStore
+from vertexd.store.models import ModelStore
 from vertexd.tuning.controller import TuningController
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
             frozenset(gpu.kind for gpu in gpus.gpus.values() if gpu.kind) if gpus else frozenset(),
         ),
     )
-    models = ModelService(store, operations)
+    models = ModelService(store, ModelStore(engine), operations)
     follower = PipelineFollower(store, models, model_artifact_uri)
     tuner = TuningController(store, TrialJobs(custom_jobs, scheduler), settings.jobs_dir)
     tuning_jobs = TuningJobService(store, tuner, custom_jobs, operations, settings.jobs_dir)
