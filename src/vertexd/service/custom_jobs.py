@@ -59,7 +59,7 @@ class CustomJobService:
             updateTime=stamp,
         )
         record = self.store.insert(CUSTOM_JOBS, parent, body)
-        for note in unsupported_notes(job.job_spec):
+        for note in unsupported_notes(body["jobSpec"]):
             joblog.append_service_line(self.log_path(job_id), f"WARNING: {note}")
         self.scheduler.wake()
         return record.body
