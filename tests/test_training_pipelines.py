@@ -118,7 +118,7 @@ def test_bad_pipelines_are_refused_with_the_field_named(server: Server) -> None:
     body = pipeline([])
     body["trainingTaskInputs"]["worker_pool_specs"][0]["replica_count"] = 2
     assert error(body)["message"].startswith(
-        "training_task_inputs.worker_pool_specs[0].replica_count:"
+        "List of found errors:\t1.Field: training_task_inputs.worker_pool_specs[0].replica_count;"
     )
     body = pipeline([])
     body["trainingTaskInputs"]["worker_pool_specs"][0]["python_package_spec"][

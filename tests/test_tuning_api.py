@@ -166,7 +166,8 @@ INVALID = [
     ),
     (
         job_with(trialJobSpec={"workerPoolSpecs": []}),
-        "trial_job_spec.worker_pool_specs: At least one worker pool must be specified.",
+        "List of found errors:\t1.Field: trial_job_spec.worker_pool_specs; Message: At least one "
+        "worker pool must be specified.",
     ),
     (
         job_with(trialJobSpec__workerPoolSpecs__0__pythonPackageSpec__executorImageUri="nope"),
