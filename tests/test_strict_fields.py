@@ -292,3 +292,11 @@ def test_pool_rules_in_vertex_form(api: TestClient) -> None:
     for body, start in cases:
         message = refused(api, "customJobs", body)["message"]
         assert message.startswith(start) and message.endswith(".\t"), message
+
+
+def test_an_uploaded_model_is_checked_against_the_v1_model(api: TestClient) -> None:
+    body = {"model": {"displayName": "m", "artifactUrl": "gs://b/model/"}}
+    error = refused(api, "models:upload", body)
+    assert error["message"] == unknown("artifactUrl", "model")
+    listed = api.get(f"/v1/{PARENT}/models").json()
+    assert listed.get("models", []) == []  # nothing stored

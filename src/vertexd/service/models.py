@@ -10,6 +10,7 @@ from vertexd.core.errors import AlreadyExists, InvalidArgument, NotFound
 from vertexd.resources.common import format_time, new_job_id, now
 from vertexd.resources.model import MODEL_ID, UploadModelRequest, complete, split_version
 from vertexd.resources.parsing import parse_model
+from vertexd.resources.v1_fields import read_request
 from vertexd.service.model_versions import (
     add_version,
     check_aliases,
@@ -35,6 +36,8 @@ class ModelService:
     # -- upload -------------------------------------------------------------------------------
     def upload(self, parent: str, request: Any) -> dict[str, Any]:
         """UploadModel: a done Operation whose response names the model and its new version."""
+        if isinstance(request, dict) and isinstance(request.get("model"), dict):
+            request = {**request, "model": read_request(request["model"], "Model", "model")}
         upload = parse_model(UploadModelRequest, request)
         if upload.model is None:
             raise InvalidArgument("is required.", "model")
