@@ -21,10 +21,13 @@ from vertexd.settings import Settings
 def run_server(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     tls = tls_options(settings)
-    app = create_app(settings)
+    app = create_app(settings, serve_grpc=True)
     record = settings.home / "server.json"
     endpoint = f"{'https' if tls else 'http'}://{settings.host}:{settings.port}"
-    record.write_text(json.dumps({"endpoint": endpoint, "pid": os.getpid()}))
+    facts: dict[str, Any] = {"endpoint": endpoint, "pid": os.getpid()}
+    if app.state.grpc_port:
+        facts["grpcPort"] = app.state.grpc_port
+    record.write_text(json.dumps(facts))
     # uvicorn re-raises the signal that stopped it once it has shut down; exiting through
     # SystemExit lets the record below be removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
