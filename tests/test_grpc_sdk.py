@@ -56,7 +56,9 @@ def test_custom_job_runs_to_succeeded_then_is_deleted(sdk_server: Server) -> Non
 
 
 def test_a_failed_job_raises_the_sdk_error(sdk_server: Server) -> None:
-    job = aiplatform.CustomJob(display_name="grpc-fail", worker_pool_specs=probe_pool("--exit", "3"))
+    job = aiplatform.CustomJob(
+        display_name="grpc-fail", worker_pool_specs=probe_pool("--exit", "3")
+    )
     with pytest.raises(RuntimeError, match="non-zero status of 3"):
         job.run(sync=True)
     assert job.state == aiplatform.gapic.JobState.JOB_STATE_FAILED

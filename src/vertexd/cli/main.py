@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from vertexd import __version__
-from vertexd.cli import custom_jobs, hp_tuning_jobs, local_run
-from vertexd.cli import serve_grpc
+from vertexd.cli import custom_jobs, hp_tuning_jobs, local_run, serve_grpc
 from vertexd.cli import serve_security as sec
 from vertexd.cli.common import CliError, reporting
 

@@ -49,6 +49,7 @@ class GrpcEndpoint:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="grpc"),
             handlers=list(generic_handlers(rpcs, guard).values()),
+            options=[("grpc.so_reuseport", 0)],  # a second server must not share the port
         )
         self.port = bind(self.server, listen)
 
