@@ -24,10 +24,7 @@ def run_server(settings: Settings) -> None:
     app = create_app(settings, serve_grpc=True)
     record = settings.home / "server.json"
     endpoint = f"{'https' if tls else 'http'}://{settings.host}:{settings.port}"
-    facts: dict[str, Any] = {"endpoint": endpoint, "pid": os.getpid()}
-    if app.state.grpc_port:
-        facts["grpcPort"] = app.state.grpc_port
-    record.write_text(json.dumps(facts))
+    record.write_text(json.dumps({"endpoint": endpoint, "pid": os.getpid()}))
     # uvicorn re-raises the signal that stopped it once it has shut down; exiting through
     # SystemExit lets the record below be removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

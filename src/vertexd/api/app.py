@@ -178,7 +178,6 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
     app.state.settings = settings
     app.state.job_credentials = job_credentials
     app.state.scheduler = scheduler
-    app.state.grpc_port = grpc.port if grpc is not None else 0
     return app
 
 
