@@ -263,3 +263,29 @@ def test_tuning_pipeline_through_the_form(console: Console, server: Server) -> N
     page.locator("#backing-link").click()
     expect(page.locator("#trial-chart circle.point")).to_have_count(3)
     console.shoot("tuning-from-pipeline")
+
+
+def test_model_page_shows_its_versions(console: Console, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    def upload(display_name: str, **request: Any) -> dict[str, Any]:
+        model = {"displayName": display_name, "artifactUri": f"gs://console-bucket/{display_name}"}
+        response = server.client.post(
+            f"/v1/{PARENT}/models:upload", json={"model": model, **request}
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json()["response"])
+
+    name = upload("versioned-v1", modelId="console-versions")["model"]
+    upload("versioned-v2", parentModel=name)
+    page = console.open(name)
+    rows = page.locator("#versions-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("gs://console-bucket/versioned-v2")
+    expect(rows.nth(1)).to_contain_text("default")
+    expect(page.locator("#model-details ~ dl")).to_contain_text("1 (default)")
+    console.shoot("model-versions")
+    rows.nth(0).get_by_role("link", name="2").click()
+    expect(page).to_have_url(re.compile(r"models/console-versions@2$"))
+    expect(page.locator("#model-details ~ dl")).to_contain_text("2 (no alias)")
+    expect(page.locator("#versions-table tr[aria-current]")).to_contain_text("versioned-v2")

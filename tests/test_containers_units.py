@@ -318,6 +318,8 @@ def test_local_run_dockerfile(tmp_path: Path) -> None:
     assert text.endswith('ENTRYPOINT ["python3", "-m", "trainer.task"]\nCMD []\n')
     script = dockerfile(Recipe("exec:1", tmp_path, None, "train.py", [], []), [])
     assert 'ENTRYPOINT ["python3", "train.py"]' in script
+    shell = dockerfile(Recipe("exec:1", tmp_path, None, "bin/run.sh", [], []), [])
+    assert 'ENTRYPOINT ["/bin/bash", "bin/run.sh"]' in shell  # gcloud: not .py, bash runs it
 
 
 def test_routing_handles_name_the_backends_that_ran_them() -> None:

@@ -5,6 +5,8 @@ assignment kept across a `kill -9` of the server."""
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +92,10 @@ def gpu_job(flag: Path, gpus: int = 1, worker_gpus: int = 0) -> dict:
     return job
 
 
+def declared_gpu(key: str) -> dict:
+    return {"index": int(key), "model": "declared", "memoryMb": 0, "acceleratorType": ""}
+
+
 def seen(server: Server, name: str, task: str = "workerpool0-0") -> list[str]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -146,6 +152,22 @@ def test_a_two_gpu_chief_and_a_one_gpu_worker_get_three_devices(
     name = create(declared, gpu_job(flag, gpus=2, worker_gpus=1))
     chief, worker = seen(declared, name)[0].split(","), seen(declared, name, "workerpool1-0")
     assert len(chief) == 2 and len(set(chief + worker[:1])) == 3
+    held = declared.client.get("/console/api/devices", params={"name": name}).json()
+    assert held == {  # what the console's job page shows
+        "replicas": [
+            {
+                "taskName": "workerpool0-0",
+                "devices": [{"id": key} | declared_gpu(key) for key in chief],
+            },
+            {"taskName": "workerpool1-0", "devices": [{"id": worker[0]} | declared_gpu(worker[0])]},
+        ]
+    }
+    describe = [sys.executable, "-m", "vertexd", "custom-jobs", "describe", name]
+    described = subprocess.run(
+        [*describe, "--endpoint", declared.url], capture_output=True, text=True, timeout=60
+    )
+    assert described.returncode == 0, described.stderr
+    assert f"workerpool1-0 holds GPU {worker[0]} {worker[0]} (declared)." in described.stderr
     flag.touch()
     assert declared.wait_for(name, "JOB_STATE_SUCCEEDED")["state"] == "JOB_STATE_SUCCEEDED"
 

@@ -178,3 +178,39 @@ def test_tuning_pipeline_errors_name_the_task_inputs(server: Server) -> None:
     response = server.client.post(f"/v1/{PARENT}/trainingPipelines", json=body)
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith("training_task_inputs.")
+
+
+def test_pipelines_honour_model_id_and_parent_model(server: Server) -> None:
+    first = create(server, pipeline(["--say", "v1"], modelId="pipe-named"))
+    done = server.wait_for(first["name"], "PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED")
+    model_name = f"{PARENT}/models/pipe-named"
+    assert done["modelId"] == "pipe-named" and done["modelToUpload"]["name"] == model_name
+    assert done["modelToUpload"]["versionId"] == "1"
+    to_upload = pipeline(["--say", "v2"])["modelToUpload"]
+    second = create(
+        server,
+        pipeline(
+            ["--say", "v2"],
+            parentModel=model_name,
+            modelToUpload={**to_upload, "versionAliases": ["default"]},
+        ),
+    )
+    done = server.wait_for(second["name"], "PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED")
+    assert done["modelToUpload"]["name"] == model_name
+    assert done["modelToUpload"]["versionId"] == "2" and done["modelId"] == "pipe-named"
+    model = server.get(model_name)
+    assert model["versionId"] == "2" and model["trainingPipeline"] == second["name"]
+    assert server.get(model_name + "@1")["trainingPipeline"] == first["name"]
+
+
+def test_a_model_id_taken_while_the_pipeline_ran_fails_it(server: Server) -> None:
+    created = create(server, pipeline(["--sleep", "3"], modelId="raced"))
+    server.wait_for(created["name"], "PIPELINE_STATE_RUNNING")
+    taken = server.client.post(
+        f"/v1/{PARENT}/models:upload", json={"model": {"displayName": "first"}, "modelId": "raced"}
+    )
+    assert taken.status_code == 200, taken.text
+    done = server.wait_for(created["name"], "PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED")
+    assert done["state"] == "PIPELINE_STATE_FAILED"
+    assert done["error"]["code"] == 6 and "already exists" in done["error"]["message"]
+    assert server.get(f"{PARENT}/models/raced")["displayName"] == "first"

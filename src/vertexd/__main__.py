@@ -1,6 +1,6 @@
 """`python -m vertexd`: the same as the `vertexd` command."""
 
-from vertexd.cli.main import app
+from vertexd.cli.entry import run
 
 if __name__ == "__main__":
-    app(prog_name="vertexd")
+    run()

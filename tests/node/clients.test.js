@@ -2,7 +2,7 @@
 // Run by tests/test_sdk_node.py with VERTEXD_PORT, VERTEXD_PROBE_URI and VERTEXD_EXECUTOR set.
 const test = require('node:test');
 const assert = require('node:assert');
-const {JobServiceClient, PipelineServiceClient} = require('@google-cloud/aiplatform').v1;
+const {JobServiceClient, ModelServiceClient, PipelineServiceClient} = require('@google-cloud/aiplatform').v1;
 
 const port = Number(process.env.VERTEXD_PORT);
 const parent = 'projects/node-project/locations/us-central1';
@@ -20,6 +20,7 @@ const auth = {
 const options = {apiEndpoint: '127.0.0.1', port, protocol: 'http', fallback: true, auth};
 const jobs = new JobServiceClient(options);
 const pipelines = new PipelineServiceClient(options);
+const models = new ModelServiceClient(options);
 
 function probeSpec(args) {
   return {
@@ -146,4 +147,36 @@ test('HyperparameterTuningJob: cancel stops it', async () => {
   await jobs.cancelHyperparameterTuningJob({name: job.name});
   const done = await waitFor(() => jobs.getHyperparameterTuningJob({name: job.name}), ['JOB_STATE_CANCELLED'], 60);
   assert.strictEqual(done.error.code, 1);
+});
+
+test('Model: upload, a new version, and the reads of Google\'s get-model sample', async () => {
+  const image = 'us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-0:latest';
+  const model = {displayName: 'node-model', artifactUri: 'gs://test-bucket/node-model', containerSpec: {imageUri: image}};
+  const [operation] = await models.uploadModel({parent, model, modelId: 'node-model'});
+  const [uploaded] = await operation.promise();
+  assert.strictEqual(uploaded.model, `${parent}/models/node-model`);
+  assert.strictEqual(uploaded.modelVersionId, '1');
+  const [again] = await models.uploadModel({parent, model, parentModel: uploaded.model});
+  const [second] = await again.promise();
+  assert.strictEqual(second.modelVersionId, '2');
+
+  const [response] = await models.getModel({name: uploaded.model});
+  assert.strictEqual(response.versionId, '1');  // the new version did not ask for `default`
+  // What the sample reads, without checking for null:
+  assert.strictEqual(response.predictSchemata.instanceSchemaUri, '');
+  const [exportFormat] = response.supportedExportFormats;
+  const [deployed] = response.deployedModels;
+  assert.strictEqual(exportFormat, undefined);
+  assert.strictEqual(deployed, undefined);
+  assert.strictEqual(response.containerSpec.imageUri, image);
+  assert.deepStrictEqual(response.labels, {});
+
+  const [versions] = await models.listModelVersions({name: uploaded.model});
+  assert.deepStrictEqual(versions.map(v => v.versionId), ['1', '2']);
+  const [two] = await models.getModel({name: `${uploaded.model}@2`});
+  assert.strictEqual(two.versionId, '2');
+  await assert.rejects(
+    models.uploadModel({parent, model, modelId: 'node-model'}),
+    err => err.code === 6 && /already exists/.test(err.message),
+  );
 });

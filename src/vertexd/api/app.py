@@ -50,6 +50,7 @@ from vertexd.storage.gcs import ObjectStore
 from vertexd.storage.gcs.endpoint import replica_storage_env
 from vertexd.store.db import make_engine, migrate
 from vertexd.store.jobs import JobStore
+from vertexd.store.models import ModelStore
 from vertexd.tuning.controller import TuningController
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
             frozenset(gpu.kind for gpu in gpus.gpus.values() if gpu.kind) if gpus else frozenset(),
         ),
     )
-    models = ModelService(store, operations)
+    models = ModelService(store, ModelStore(engine), operations)
     follower = PipelineFollower(store, models, model_artifact_uri)
     tuner = TuningController(store, TrialJobs(custom_jobs, scheduler), settings.jobs_dir)
     tuning_jobs = TuningJobService(store, tuner, custom_jobs, operations, settings.jobs_dir)
@@ -166,7 +167,8 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
     app.include_router(model_routes(models))
     if settings.gcs == "local":  # the Cloud Storage JSON API over the local buckets
         install_gcs_api(app, ObjectStore(settings.buckets_dir))
-    install_console(app, store, storage, settings.jobs_dir)  # the web console at /
+    inventory = list(gpus.gpus.values()) if gpus else []
+    install_console(app, store, storage, settings.jobs_dir, inventory)  # the web console at /
 
     @app.get("/healthz", tags=["service"])
     async def health(request: Request) -> dict[str, Any]:

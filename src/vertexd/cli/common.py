@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -47,23 +49,42 @@ class ApiCallError(CliError):
         self.status = status
 
 
+@dataclass
+class OutputSettings:
+    """What gcloud's --verbosity and --[no-]user-output-enabled set for this run."""
+
+    level: int = logging.WARNING  # warnings print at WARNING and below, errors at ERROR and below
+    user_output: bool = True  # progress, hints and printed resources
+
+
+OUTPUT = OutputSettings()
+
+
 def status(message: str) -> None:
     """Progress and hints go to stderr, like gcloud's log.status."""
-    print(message, file=sys.stderr, flush=True)
+    if OUTPUT.user_output:
+        print(message, file=sys.stderr, flush=True)
 
 
 def warn(message: str) -> None:
-    status(f"WARNING: {message}")
+    if OUTPUT.level <= logging.WARNING:
+        print(f"WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def error_line(message: str) -> None:
+    """An `ERROR: ...` line, unless --verbosity is critical or none."""
+    if OUTPUT.level <= logging.ERROR:
+        print(message, file=sys.stderr, flush=True)
 
 
 @contextmanager
 def reporting(command: str) -> Iterator[None]:
     """Every failure of `command` (e.g. "custom-jobs.create") as one line and an exit code."""
-    prefix = f"ERROR: (vertexd.{command})"
+    prefix = f"ERROR: (vertexd.{command})" if command else "ERROR: (vertexd)"
     try:
         yield
     except CliError as error:
-        status(f"{prefix} {error.message}")
+        error_line(f"{prefix} {error.message}")
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         status("\n\nCommand killed by keyboard interrupt\n")
@@ -71,7 +92,7 @@ def reporting(command: str) -> Iterator[None]:
     except (typer.Exit, typer.Abort):
         raise
     except Exception as error:  # noqa: BLE001 - the user gets a line, never a traceback
-        status(f"{prefix} vertexd crashed ({type(error).__name__}): {error}")
+        error_line(f"{prefix} vertexd crashed ({type(error).__name__}): {error}")
         raise typer.Exit(1) from None
 
 

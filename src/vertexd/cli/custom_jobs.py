@@ -33,10 +33,17 @@ from vertexd.cli.options import (
     Endpoint,
     Format,
     Home,
+    KmsFlags,
+    KmsKey,
+    KmsKeyName,
+    KmsKeyring,
+    KmsLocation,
+    KmsProject,
     PollingInterval,
     Project,
     Region,
     checked_format,
+    encryption_spec,
 )
 from vertexd.cli.output import LogPrinter, print_resource
 from vertexd.cli.packaging import stage_local_package
@@ -81,14 +88,28 @@ def create(
     labels: Annotated[
         list[str] | None, typer.Option(metavar="KEY=VALUE", help="Labels of the job.")
     ] = None,
-    network: Annotated[str | None, typer.Option(help="Network of the job.")] = None,
-    service_account: Annotated[str | None, typer.Option(help="Service account.")] = None,
+    network: Annotated[
+        str | None, typer.Option(help="jobSpec.network (stored; replicas use this host's).")
+    ] = None,
+    service_account: Annotated[
+        str | None,
+        typer.Option(help="jobSpec.serviceAccount (stored; replicas run as vertexd's user)."),
+    ] = None,
+    persistent_resource_id: Annotated[
+        str | None,
+        typer.Option(help="jobSpec.persistentResourceId (stored; jobs run on this host)."),
+    ] = None,
     enable_web_access: Annotated[
         bool, typer.Option("--enable-web-access", help="Set jobSpec.enableWebAccess.")
     ] = False,
     enable_dashboard_access: Annotated[
         bool, typer.Option("--enable-dashboard-access", help="Set jobSpec.enableDashboardAccess.")
     ] = False,
+    kms_key_name: KmsKeyName = None,
+    kms_key: KmsKey = None,
+    kms_keyring: KmsKeyring = None,
+    kms_location: KmsLocation = None,
+    kms_project: KmsProject = None,
     stream_logs: Annotated[
         bool,
         typer.Option(
@@ -112,8 +133,9 @@ def create(
     * executor-image-uri=IMAGE,python-module=MODULE (with --python-package-uris and --args);
 
     * local-package-path=DIR,executor-image-uri=IMAGE and python-module=MODULE or
-    script=PATH.py (first pool only; DIR is built into a package that every pool runs;
-    also requirements=A;B and extra-packages=X.tar.gz;Y.whl).
+    script=PATH (a .py file runs with Python, any other with bash; first pool only; DIR is
+    built into a package that every pool runs; also requirements=A;B and
+    extra-packages=X.tar.gz;Y.whl).
 
     An empty --worker-pool-spec= keeps a pool's place. --config takes a YAML CustomJobSpec.
     """
@@ -137,6 +159,9 @@ def create(
         job_args = merge_list_flag(args, "--args")
         job_command = merge_list_flag(command, "--command")
         job_labels = parse_labels(labels)
+        kms = KmsFlags(kms_key_name, kms_key, kms_keyring, kms_location, kms_project)
+        resolved_project = resolve_project(project)
+        encryption = encryption_spec(kms, resolved_project)
         client = connect(endpoint, resolve_home(home))
         local_package = None
         if pool_flags and "local-package-path" in pool_flags[0]:
@@ -150,14 +175,14 @@ def create(
             job_command,
             network=network,
             serviceAccount=service_account,
+            persistentResourceId=persistent_resource_id,
             enableWebAccess=enable_web_access or None,
             enableDashboardAccess=enable_dashboard_access or None,
         )
         resolved_region = resolve_region(region)
-        parent = parent_name(resolve_project(project), resolved_region)
-        job = client.post(
-            f"/v1/{parent}/customJobs", build_custom_job(display_name, spec, job_labels)
-        )
+        parent = parent_name(resolved_project, resolved_region)
+        body = build_custom_job(display_name, spec, job_labels, encryption)
+        job = client.post(f"/v1/{parent}/customJobs", body)
         if fmt:
             print_resource(job, fmt)
         if not stream_logs:

@@ -21,7 +21,21 @@ from vertexd.cli.common import (
 from vertexd.cli.flag_values import parse_labels
 from vertexd.cli.job_commands import JobKind, LogStream, add_job_commands
 from vertexd.cli.logs import follow_logs
-from vertexd.cli.options import Endpoint, Format, Home, Project, Region, checked_format
+from vertexd.cli.options import (
+    Endpoint,
+    Format,
+    Home,
+    KmsFlags,
+    KmsKey,
+    KmsKeyName,
+    KmsKeyring,
+    KmsLocation,
+    KmsProject,
+    Project,
+    Region,
+    checked_format,
+    encryption_spec,
+)
 from vertexd.cli.output import print_resource
 from vertexd.cli.tuning_output import (
     ALGORITHMS,
@@ -69,6 +83,11 @@ def create(
         bool,
         typer.Option("--enable-dashboard-access", help="Set trialJobSpec.enableDashboardAccess."),
     ] = False,
+    kms_key_name: KmsKeyName = None,
+    kms_key: KmsKey = None,
+    kms_keyring: KmsKeyring = None,
+    kms_location: KmsLocation = None,
+    kms_project: KmsProject = None,
     output_format: Format = None,
     region: Region = None,
     project: Project = None,
@@ -97,8 +116,13 @@ def create(
         )
         if labels:
             job["labels"] = parse_labels(labels)
+        resolved_project = resolve_project(project)
+        kms = KmsFlags(kms_key_name, kms_key, kms_keyring, kms_location, kms_project)
+        encryption = encryption_spec(kms, resolved_project)
+        if encryption:
+            job["encryptionSpec"] = encryption
         resolved_region = resolve_region(region)
-        parent = parent_name(resolve_project(project), resolved_region)
+        parent = parent_name(resolved_project, resolved_region)
         created = connect(endpoint, resolve_home(home)).post(f"/v1/{parent}/{COLLECTION}", job)
         if fmt:
             print_resource(created, fmt)

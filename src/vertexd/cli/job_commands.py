@@ -156,7 +156,20 @@ class Call:
 def _describe(call: Call, output_format: Format = None) -> None:
     fmt = checked_format(output_format)
     name = call.job_name()
-    call.kind.show(call.client().get(f"/v1/{name}"), fmt)
+    client = call.client()
+    call.kind.show(client.get(f"/v1/{name}"), fmt)
+    if call.kind.collection == "customJobs":
+        say_devices(client, name)
+
+
+def say_devices(client: ApiClient, name: str) -> None:
+    """On stderr (stdout is the resource, as gcloud prints it): the GPUs each replica holds."""
+    for replica in client.get("/console/api/devices", {"name": name}).get("replicas", []):
+        held = ", ".join(
+            f"GPU {d['index']} {d['id']} ({d['model']})" if "model" in d else f"GPU {d['id']}"
+            for d in replica["devices"]
+        )
+        status(f"{replica['taskName']} holds {held}.")
 
 
 def _list(

@@ -133,9 +133,14 @@ def build_job_spec(
 
 
 def build_custom_job(
-    display_name: str, job_spec: dict[str, Any], labels: dict[str, str] | None = None
+    display_name: str,
+    job_spec: dict[str, Any],
+    labels: dict[str, str] | None = None,
+    encryption_spec: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     job: dict[str, Any] = {"displayName": display_name, "jobSpec": job_spec}
     if labels:
         job["labels"] = labels
+    if encryption_spec:
+        job["encryptionSpec"] = encryption_spec
     return job

@@ -1,7 +1,9 @@
 """`vertexd custom-jobs local-run`: gcloud's local-run, on a Docker or Podman engine.
 
 It builds an image on the executor image (see local_run_image.py) and runs it in the
-foreground, printing its output as it comes. Unlike gcloud's, the container sees the full
+foreground, printing its output as it comes; without --python-module and --script, as
+gcloud's, it builds nothing and runs the executor image as it is (its own ENTRYPOINT, the
+arguments after `--` as its CMD). Unlike gcloud's, the container sees the full
 environment of a one-replica CustomJob (CLOUD_ML_JOB_ID, CLUSTER_SPEC, TF_CONFIG, AIP_*...),
 the local buckets at /gcs and the gs:// shim, as a job on `vertexd serve --container-engine`
 does. The command exits with the container's exit code.
@@ -16,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from vertexd.cli.common import CliError, FlagSyntaxError, reporting, resolve_home, status
+from vertexd.cli.common import CliError, FlagSyntaxError, reporting, resolve_home, status, warn
 from vertexd.cli.flag_values import merge_list_flag
 from vertexd.cli.local_run_image import Recipe, default_tag
 
@@ -32,7 +34,12 @@ def local_run(
         str | None, typer.Option(help="Module to run with `python3 -m`, e.g. trainer.task.")
     ] = None,
     script: Annotated[
-        str | None, typer.Option(help="Python file under the package folder to run instead.")
+        str | None,
+        typer.Option(
+            help="Script under the package folder to run instead: a .py file with python3, "
+            "any other with bash. Without --python-module and --script, the executor image "
+            "runs as it is."
+        ),
     ] = None,
     requirements: Annotated[
         list[str] | None, typer.Option(metavar="REQ,...", help="PyPI requirements to install.")
@@ -40,6 +47,14 @@ def local_run(
     extra_packages: Annotated[
         list[str] | None,
         typer.Option(metavar="FILE,...", help="Package files under the folder to install."),
+    ] = None,
+    extra_dirs: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="DIR,...",
+            help="Folders under the package folder to copy into the image too (by default only "
+            "the main script's or module's folder is).",
+        ),
     ] = None,
     output_image_uri: Annotated[
         str | None, typer.Option(help="Tag of the built image (default: vertexd-local-run/NAME).")
@@ -63,12 +78,23 @@ def local_run(
         list[str] | None, typer.Argument(metavar="-- ARGS", help="Arguments for the code.")
     ] = None,
 ) -> None:
-    """Build an image of local training code on an executor image and run it here, now."""
+    """Build an image of local training code on an executor image and run it here, now;
+    without --python-module and --script, run the executor image as it is."""
     with reporting("custom-jobs.local-run"):
-        recipe = _recipe(
-            executor_image_uri, local_package_path, python_module, script, requirements,
-            extra_packages,
-        )  # fmt: skip
+        if not executor_image_uri:
+            raise FlagSyntaxError("--executor-image-uri", "Must be specified.")
+        if python_module and script:
+            raise CliError("At most one of --python-module | --script may be specified.", 2)
+        recipe = None
+        if python_module or script:
+            recipe = _recipe(
+                executor_image_uri, local_package_path, python_module, script, requirements,
+                extra_packages, extra_dirs,
+            )  # fmt: skip
+        else:
+            _unused_without_code(
+                local_package_path, requirements, extra_packages, extra_dirs, output_image_uri
+            )
         # The docker SDK is imported here only: other commands start faster without it.
         from vertexd.backends.container.engine import Engine, EngineError
         from vertexd.backends.container.pulls import ImagePuller
@@ -76,11 +102,13 @@ def local_run(
 
         try:
             engine = Engine(engine_url(container_engine))
-            ImagePuller(engine).ensure(recipe.executor_image, status)
-            tag = output_image_uri or default_tag(recipe.package_dir)
-            started = time.monotonic()
-            build(engine, recipe, tag)
-            status(f"Built image [{tag}] in {time.monotonic() - started:.1f} s.")
+            ImagePuller(engine).ensure(executor_image_uri, status)
+            tag = executor_image_uri
+            if recipe is not None:
+                tag = output_image_uri or default_tag(recipe.package_dir)
+                started = time.monotonic()
+                build(engine, recipe, tag)
+                status(f"Built image [{tag}] in {time.monotonic() - started:.1f} s.")
             home_dir = resolve_home(home)
             code = run(engine, tag, list(args or []), home_dir, base_output_directory, gpu)
         except EngineError as exc:
@@ -101,18 +129,38 @@ def engine_url(flag: str | None) -> str:
     return search.url
 
 
+def _unused_without_code(
+    local_package_path: Path | None,
+    requirements: list[str] | None,
+    extra_packages: list[str] | None,
+    extra_dirs: list[str] | None,
+    output_image_uri: str | None,
+) -> None:
+    """Flags that shape the image built for the code: nothing is built without code."""
+    given = {
+        "--local-package-path": local_package_path,
+        "--requirements": requirements,
+        "--extra-packages": extra_packages,
+        "--extra-dirs": extra_dirs,
+        "--output-image-uri": output_image_uri,
+    }
+    for flag, value in given.items():
+        if value:
+            warn(
+                f"{flag} is ignored: without --python-module or --script the executor image "
+                "runs as it is."
+            )
+
+
 def _recipe(
-    executor_image_uri: str | None,
+    executor_image_uri: str,
     local_package_path: Path | None,
     python_module: str | None,
     script: str | None,
     requirements: list[str] | None,
     extra_packages: list[str] | None,
+    extra_dirs: list[str] | None,
 ) -> Recipe:
-    if not executor_image_uri:
-        raise FlagSyntaxError("--executor-image-uri", "Must be specified.")
-    if bool(python_module) == bool(script):
-        raise CliError("Exactly one of (--python-module | --script) must be specified.", 2)
     package_dir = (local_package_path or Path.cwd()).expanduser().absolute()
     if not package_dir.is_dir():
         raise CliError(f"The package folder [{package_dir}] does not exist.")
@@ -123,4 +171,5 @@ def _recipe(
         script,
         merge_list_flag(requirements, "--requirements") or [],
         merge_list_flag(extra_packages, "--extra-packages") or [],
+        merge_list_flag(extra_dirs, "--extra-dirs") or [],
     )

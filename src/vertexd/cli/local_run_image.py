@@ -1,8 +1,10 @@
 """The image `vertexd custom-jobs local-run` builds on an executor image, as gcloud's does.
 
-gcloud's recipe: the package folder is copied to /usr/app (the working dir), requirements
-and extra packages are installed with pip, the folder itself too when it is a project
-(setup.py or pyproject.toml), and the ENTRYPOINT runs the module or script with python3.
+gcloud's recipe: the folder of the main script or module (and each --extra-dirs folder) is
+copied to the same place under /usr/app (the working dir), requirements and extra packages
+are installed with pip, and the ENTRYPOINT runs the module or a `.py` script with python3,
+any other script with bash. A package folder that is a project (setup.py or pyproject.toml)
+is copied whole and installed with pip, since its sources are needed to install it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 from vertexd.cli.common import InvalidFlagValue
 from vertexd.cli.packaging import BUILD_FILES, SKIPPED_NAMES, module_files, project_name
@@ -33,6 +35,7 @@ class Recipe:
     script: str | None
     requirements: list[str]
     extra_packages: list[str]  # files under package_dir
+    extra_dirs: list[str] = field(default_factory=list)  # folders under package_dir
 
 
 def default_tag(package_dir: Path) -> str:
@@ -43,7 +46,7 @@ def default_tag(package_dir: Path) -> str:
 def write_context(recipe: Recipe, context: Path) -> None:
     """Fill `context` with the package, the extra packages and the Dockerfile."""
     _check_entry(recipe)
-    shutil.copytree(recipe.package_dir, context / "app", ignore=_ignored)
+    _copy_code(recipe, context / "app")
     extras = context / "extra"
     extras.mkdir()
     for extra in recipe.extra_packages:
@@ -74,8 +77,10 @@ def dockerfile(recipe: Recipe, extra_files: list[str]) -> str:
         lines += [f"RUN {PIP} {WORKDIR}"]
     if recipe.python_module:
         entry = ["python3", "-m", recipe.python_module]
-    else:
+    elif PurePosixPath(str(recipe.script)).suffix == ".py":
         entry = ["python3", str(recipe.script)]
+    else:
+        entry = ["/bin/bash", str(recipe.script)]
     lines += [f"ENTRYPOINT {json.dumps(entry)}", "CMD []"]
     return "\n".join(lines) + "\n"
 
@@ -97,6 +102,34 @@ def _check_entry(recipe: Recipe) -> None:
         "--python-module" if recipe.python_module else "--script",
         f"File '{missing}' is not found under the package: '{recipe.package_dir}'.",
     )
+
+
+def _copy_code(recipe: Recipe, app: Path) -> None:
+    """The main file's folder and the extra folders, at their places; a project whole."""
+    root = recipe.package_dir
+    if any((root / name).is_file() for name in BUILD_FILES):
+        shutil.copytree(root, app, ignore=_ignored)
+        return
+    app.mkdir()
+    if (root / "requirements.txt").is_file():
+        shutil.copyfile(root / "requirements.txt", app / "requirements.txt")
+    for folder in [_main_folder(recipe), *recipe.extra_dirs]:
+        source = (root / folder).resolve()
+        if not source.is_relative_to(root.resolve()) or not source.is_dir():
+            raise InvalidFlagValue(
+                "--extra-dirs", f"Directory '{folder}' is not found under the package: '{root}'."
+            )
+        target = app / source.relative_to(root.resolve())
+        shutil.copytree(source, target, ignore=_ignored, dirs_exist_ok=True)
+
+
+def _main_folder(recipe: Recipe) -> str:
+    """The folder of the script, or of the module's file (`a/b.py`, `a/b/__main__.py`)."""
+    if recipe.script:
+        return str(PurePosixPath(recipe.script).parent)
+    assert recipe.python_module is not None
+    found = [p for p in module_files(recipe.python_module) if (recipe.package_dir / p).is_file()]
+    return str(PurePosixPath(found[0]).parent)
 
 
 def _ignored(folder: str, names: list[str]) -> set[str]:

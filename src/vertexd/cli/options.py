@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vertexd.cli.common import CliError, FlagSyntaxError
+from vertexd.cli.common import CliError, FlagSyntaxError, InvalidFlagValue
 from vertexd.cli.formats import FormatError, UnknownFormat, parse
 
 CONNECTION = "Connection"
@@ -66,3 +68,77 @@ def connection_flags(endpoint: str | None, home: Path | None) -> str:
     server."""
     flags = f" --endpoint={endpoint}" if endpoint else ""
     return flags + (f" --home={home}" if home else "")
+
+
+ENCRYPTION = "Encryption (accepted and stored; vertexd encrypts nothing)"
+KmsKeyName = Annotated[
+    str | None,
+    typer.Option(
+        help="Full name of a Cloud KMS key, projects/P/locations/L/keyRings/R/cryptoKeys/K: "
+        "the job's encryptionSpec.kmsKeyName.",
+        rich_help_panel=ENCRYPTION,
+    ),
+]
+KmsKey = Annotated[
+    str | None,
+    typer.Option(
+        help="gcloud's --kms-key: the key's ID (with --kms-keyring, --kms-location and "
+        "--kms-project) or its full name.",
+        rich_help_panel=ENCRYPTION,
+    ),
+]
+KmsKeyring = Annotated[
+    str | None, typer.Option(help="The KMS keyring of --kms-key.", rich_help_panel=ENCRYPTION)
+]
+KmsLocation = Annotated[
+    str | None, typer.Option(help="The KMS location of --kms-key.", rich_help_panel=ENCRYPTION)
+]
+KmsProject = Annotated[
+    str | None,
+    typer.Option(
+        help="The KMS project of --kms-key (default: the job's project).",
+        rich_help_panel=ENCRYPTION,
+    ),
+]
+KMS_KEY_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+
+
+@dataclass(frozen=True)
+class KmsFlags:
+    key_name: str | None = None  # --kms-key-name
+    key: str | None = None  # --kms-key and the flags that complete it
+    keyring: str | None = None
+    location: str | None = None
+    project: str | None = None
+
+
+def encryption_spec(flags: KmsFlags, job_project: str) -> dict[str, str] | None:
+    """The `encryptionSpec` the KMS flags name, or None when none is given."""
+    if flags.key_name and flags.key:
+        raise CliError("At most one of --kms-key | --kms-key-name may be specified.", exit_code=2)
+    parts = {"--kms-keyring": flags.keyring, "--kms-location": flags.location}
+    parts["--kms-project"] = flags.project
+    if not flags.key:
+        given = [flag for flag, value in parts.items() if value]
+        if given:
+            raise FlagSyntaxError(given[0], "requires --kms-key.")
+        name = flags.key_name
+        if name and not KMS_KEY_NAME.match(name):
+            raise InvalidFlagValue("--kms-key-name", f"[{name}] is not of the form {KMS_FORM}.")
+        return {"kmsKeyName": name} if name else None
+    if "/" in flags.key:
+        if not KMS_KEY_NAME.match(flags.key):
+            raise InvalidFlagValue("--kms-key", f"[{flags.key}] is not of the form {KMS_FORM}.")
+        return {"kmsKeyName": flags.key}
+    if not flags.keyring or not flags.location:
+        raise InvalidFlagValue(
+            "--kms-key",
+            f"the key ID [{flags.key}] needs --kms-keyring and --kms-location (or give the "
+            f"full name, {KMS_FORM}).",
+        )
+    project = flags.project or job_project
+    name = f"projects/{project}/locations/{flags.location}/keyRings/{flags.keyring}"
+    return {"kmsKeyName": f"{name}/cryptoKeys/{flags.key}"}
+
+
+KMS_FORM = "projects/P/locations/L/keyRings/R/cryptoKeys/K"

@@ -17,6 +17,13 @@ import tempfile
 from pathlib import Path
 
 from vertexd.cli.common import CliError, InvalidFlagValue, status, warn
+from vertexd.cli.script_runner import (
+    RUNNER_MODULE,
+    RUNNER_PROJECT,
+    check_script,
+    is_python_script,
+    write_runner_package,
+)
 from vertexd.cli.worker_pool_flags import FLAG, LocalPackage, WorkerPoolFlag
 
 STAGING_BUCKET = "vertexd-staging"
@@ -47,12 +54,21 @@ def stage_local_package(
 ) -> LocalPackage:
     """Build and stage the first pool's package; the result is what every pool runs."""
     directory = Path(spec["local-package-path"]).expanduser().absolute()
-    module = spec.get("python-module") or module_from_script(spec["script"])
+    script: str = spec.get("script") or ""
+    shell_script = bool(script) and not is_python_script(script)
+    if shell_script:
+        check_script(script, directory)
+        module = RUNNER_MODULE
+    else:
+        module = spec.get("python-module") or module_from_script(script)
     if spec.get("output-image-uri"):
         warn("Key [output-image-uri] is ignored: vertexd stages a source package, not an image.")
+    requirements = spec.get("requirements") or []
     with tempfile.TemporaryDirectory(prefix="vertexd-package-") as scratch:
-        sdist = build_sdist(directory, module, spec.get("requirements") or [], Path(scratch))
+        sdist = build_sdist(directory, module, requirements, Path(scratch), not shell_script)
         uris = [stage_file(sdist, buckets_dir)]
+        if shell_script:
+            uris.append(stage_file(_runner_sdist(directory, script, Path(scratch)), buckets_dir))
     for extra in spec.get("extra-packages") or []:
         archive = (directory / extra).resolve()
         if not archive.is_file():
@@ -64,14 +80,25 @@ def stage_local_package(
     return LocalPackage(spec["executor-image-uri"], module, [*uris, *(extra_package_uris or [])])
 
 
-def build_sdist(directory: Path, module: str, requirements: list[str], scratch: Path) -> Path:
+def _runner_sdist(directory: Path, script: str, scratch: Path) -> Path:
+    """The sdist that runs a shell `script` of `directory` with bash (see script_runner)."""
+    source = scratch / "runner"
+    write_runner_package(directory, script, source, _skipped)
+    (source / "pyproject.toml").write_text(generated_pyproject(source, RUNNER_PROJECT, []))
+    return _run_build(source, scratch / "runner-dist")
+
+
+def build_sdist(
+    directory: Path, module: str, requirements: list[str], scratch: Path, check_module: bool = True
+) -> Path:
     """An sdist of `directory`; without its own build files, one made for it."""
     if any((directory / name).is_file() for name in BUILD_FILES):
         if requirements:
             warn(f"Key [requirements] is ignored: [{directory}] declares its own dependencies.")
         source = directory
     else:
-        if not any((directory / path).is_file() for path in module_files(module)):
+        found = any((directory / path).is_file() for path in module_files(module))
+        if check_module and not found:
             raise InvalidFlagValue(
                 FLAG,
                 f"File '{module_files(module)[0]}' is not found under the package: '{directory}'.",
@@ -85,7 +112,11 @@ def build_sdist(directory: Path, module: str, requirements: list[str], scratch: 
 
 
 def _ignored(folder: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in SKIPPED_NAMES or n.endswith(".egg-info")}
+    return {n for n in names if _skipped(n)}
+
+
+def _skipped(name: str) -> bool:
+    return name in SKIPPED_NAMES or name.endswith(".egg-info")
 
 
 def _requirements_txt(directory: Path) -> list[str]:

@@ -3,6 +3,7 @@ and the read-only helpers under `/console/api/...`."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,12 @@ from starlette.responses import Response
 
 from vertexd.console.catalogue import frameworks, machine_types
 from vertexd.console.files import list_output
+from vertexd.launch.prepare import replica_gpus
+from vertexd.resources.custom_job import CustomJobSpec
+from vertexd.scheduler.gpus import Gpu
 from vertexd.storage import Storage
 from vertexd.store.jobs import JobStore
+from vertexd.store.records import Record
 from vertexd.store.tables import resources
 
 STATIC = Path(__file__).parent / "static"
@@ -23,10 +28,16 @@ DEFAULT_PARENT = "projects/vertexd/locations/us-central1"  # the CLI's defaults
 
 
 def install_console(
-    app: FastAPI, store: JobStore, storage: Storage, jobs_dir: Path | None = None
+    app: FastAPI,
+    store: JobStore,
+    storage: Storage,
+    jobs_dir: Path | None = None,
+    gpus: Collection[Gpu] = (),
 ) -> None:
-    """`jobs_dir`: the jobs' own folders, which the files helper may list besides buckets."""
+    """`jobs_dir`: the jobs' own folders, which the files helper may list besides buckets;
+    `gpus`: the host's inventory, to say which devices a job's replicas hold."""
     roots = (jobs_dir,) if jobs_dir else ()
+    inventory = {gpu.id: gpu for gpu in gpus}
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -52,6 +63,10 @@ def install_console(
     def files(uri: str = Query(...)) -> dict[str, Any]:  # sync: walks a folder
         return list_output(storage, uri, roots)
 
+    @app.get("/console/api/devices", tags=["console"], summary="The GPUs a job's replicas hold")
+    def devices(name: str = Query(...)) -> dict[str, Any]:
+        return replica_devices(store.get(name), inventory)
+
     app.mount("/console/static", _Revalidated(directory=STATIC), name="console-static")
 
 
@@ -63,6 +78,35 @@ class _Revalidated(StaticFiles):
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = "no-cache"
         return response
+
+
+def replica_devices(record: Record, inventory: dict[str, Gpu]) -> dict[str, Any]:
+    """Each replica's GPUs while the job holds them (none before admission, after its end)."""
+    if not record.devices:
+        return {"replicas": []}
+    spec = CustomJobSpec.model_validate(record.body.get("jobSpec") or {})
+    tasks = [task for task, _, _ in replica_gpus(spec)]
+    return {
+        "replicas": [
+            {"taskName": task, "devices": [_device(key, inventory) for key in ids]}
+            for task, ids in zip(tasks, record.devices, strict=False)
+            if ids
+        ]
+    }
+
+
+def _device(key: str, inventory: dict[str, Gpu]) -> dict[str, Any]:
+    gpu = inventory.get(key)
+    if gpu is None:
+        return {"id": key}
+    kind = gpu.kind
+    return {
+        "id": key,
+        "index": gpu.index,
+        "model": gpu.model,
+        "memoryMb": gpu.memory_mb,
+        "acceleratorType": kind,
+    }
 
 
 def used_parents(store: JobStore) -> list[str]:

@@ -44,3 +44,7 @@ class FailedPrecondition(ApiError):
 
 class PermissionDenied(ApiError):
     code = Code.PERMISSION_DENIED
+
+
+class AlreadyExists(ApiError):
+    code = Code.ALREADY_EXISTS

@@ -15,7 +15,8 @@ class Resources:
     cpus: float = 0.0
     memory_gb: float = 0.0
     gpus: int = 0
-    accelerator_type: str = ""
+    accelerator_type: str = ""  # Vertex's name of the GPU type asked for
+    gpu_model: str = ""  # its short model name ("T4"), as clusters label their nodes
 
     def __add__(self, other: Resources) -> Resources:
         return Resources(
@@ -23,6 +24,7 @@ class Resources:
             self.memory_gb + other.memory_gb,
             self.gpus + other.gpus,
             self.accelerator_type or other.accelerator_type,
+            self.gpu_model or other.gpu_model,
         )
 
     def fits_in(self, other: Resources) -> bool:

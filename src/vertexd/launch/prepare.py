@@ -24,7 +24,7 @@ from vertexd.launch.plan import LaunchPlan, PythonEnvSpec, ReplicaPlan, Reservat
 from vertexd.launch.replica_env import JobContext, ReplicaSlot, replica_env
 from vertexd.resources.custom_job import CustomJobSpec, WorkerPoolSpec
 from vertexd.resources.custom_job_rules import active_pools
-from vertexd.resources.machines import machine_shape
+from vertexd.resources.machines import GPU_MODELS, machine_shape
 
 Log = Callable[[str], None]
 STORAGE_ENV = "STORAGE_EMULATOR_HOST"
@@ -37,8 +37,8 @@ def pool_resources(pool: WorkerPoolSpec) -> Resources:
     if machine is None or shape is None:
         return Resources()
     gpus = machine.accelerator_count or shape.gpus
-    kind = machine.accelerator_type.name if machine.accelerator_type else ""
-    return Resources(float(shape.cpus), shape.memory_gb, gpus, kind if gpus else "")
+    kind = machine.accelerator_type.name if machine.accelerator_type and gpus else ""
+    return Resources(float(shape.cpus), shape.memory_gb, gpus, kind, GPU_MODELS.get(kind, ""))
 
 
 def replica_gpus(spec: CustomJobSpec) -> list[tuple[str, int, str]]:
@@ -202,7 +202,7 @@ class Preparer:
             f"{where}: its replicas run without GPUs, on CPUs only. Start vertexd with "
             "--strict-resources to refuse such jobs instead."
         )
-        return replace(given, gpus=0, accelerator_type="")
+        return replace(given, gpus=0, accelerator_type="", gpu_model="")
 
     def _environment(
         self, index: int, pool: WorkerPoolSpec, log: Log, run_dir: Path, should_stop: StopRequested

@@ -112,9 +112,23 @@ def active_pools(spec: CustomJobSpec) -> list[tuple[int, WorkerPoolSpec]]:
     return [(i, p) for i, p in enumerate(spec.worker_pool_specs or []) if not p.is_empty()]
 
 
+# Job-wide fields that are stored and returned as sent, and why nothing comes of them here.
+UNUSED_SPEC_FIELDS = {
+    "persistent_resource_id": "the job runs on this host's resources",
+    "service_account": "replicas run as the user that runs vertexd",
+    "network": "replicas use this host's network",
+    "enable_web_access": "vertexd opens no interactive shell",
+    "enable_dashboard_access": "vertexd serves no dashboard for a job",
+}
+
+
 def unsupported_notes(spec: CustomJobSpec) -> list[str]:
     """Fields accepted for compatibility that this service does not act on."""
-    notes = []
+    notes = [
+        f"job_spec.{field} is stored but not acted on: {why}."
+        for field, why in UNUSED_SPEC_FIELDS.items()
+        if getattr(spec, field) not in (None, False, "")
+    ]
     for index, pool in active_pools(spec):
         if pool.nfs_mounts:
             notes.append(f"worker_pool_specs[{index}].nfs_mounts is not supported and is ignored.")

@@ -76,5 +76,25 @@ MACHINE_TYPES: dict[str, MachineShape] = _build_catalogue()
 DEFAULT_MACHINE_TYPE = "n1-standard-4"
 
 
+# acceleratorType -> the GPU's short model name, as schedulers label nodes (Ray's
+# `accelerator_type:T4`): what a cluster can be asked for.
+GPU_MODELS: dict[str, str] = {
+    "NVIDIA_TESLA_K80": "K80",
+    "NVIDIA_TESLA_P100": "P100",
+    "NVIDIA_TESLA_V100": "V100",
+    "NVIDIA_TESLA_P4": "P4",
+    "NVIDIA_TESLA_T4": "T4",
+    "NVIDIA_TESLA_A100": "A100",
+    "NVIDIA_A100_80GB": "A100",
+    "NVIDIA_L4": "L4",
+    "NVIDIA_H100_80GB": "H100",
+    "NVIDIA_H100_MEGA_80GB": "H100",
+    "NVIDIA_H200_141GB": "H200",
+    "NVIDIA_B200": "B200",
+    "NVIDIA_GB200": "GB200",
+    "NVIDIA_RTX_PRO_6000": "RTX-PRO-6000",
+}
+
+
 def machine_shape(machine_type: str) -> MachineShape | None:
     return MACHINE_TYPES.get(machine_type)

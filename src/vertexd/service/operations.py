@@ -18,15 +18,21 @@ class OperationService:
         self.store = store
 
     def finished_delete(self, resource_name: str) -> dict[str, Any]:
+        return self.finished(resource_name, DELETE_METADATA, {"@type": EMPTY})
+
+    def finished(
+        self, resource_name: str, metadata_type: str, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A done Operation under `resource_name`, with its `response` (an `@type`'d Any)."""
         stamp = format_time(now())
         body: dict[str, Any] = {
             "name": f"{resource_name}/operations/{random.randrange(10**18, 10**19)}",
             "metadata": {
-                "@type": DELETE_METADATA,
+                "@type": metadata_type,
                 "genericMetadata": {"createTime": stamp, "updateTime": stamp},
             },
             "done": True,
-            "response": {"@type": EMPTY},
+            "response": response,
         }
         self.store.put_operation(body["name"], body, done=True)
         return body

@@ -14,6 +14,7 @@ from typing import Any
 
 from vertexd.core import states
 from vertexd.core.codes import Code
+from vertexd.core.errors import ApiError
 from vertexd.service.models import ModelService
 from vertexd.store.jobs import JobStore, Record
 
@@ -88,8 +89,9 @@ class PipelineFollower:
             or target not in states.ALLOWED.keys() | states.TERMINAL
         ):
             return
-        if target == states.SUCCEEDED:
-            self._upload_model(current, backing)
+        if target == states.SUCCEEDED and not self._upload_model(current, backing):
+            self._pipeline_of.pop(backing.name, None)
+            return
         for step in path_between(states.short(current.state), target):
             self._move(pipeline, step, backing)
         if states.is_terminal(backing.state):
@@ -112,16 +114,24 @@ class PipelineFollower:
             }[step]
             mover(pipeline)
 
-    def _upload_model(self, pipeline: Record, backing: Record) -> None:
+    def _upload_model(self, pipeline: Record, backing: Record) -> bool:
+        """Upload the pipeline's Model (if it names one); False when that failed, and the
+        pipeline with it (the Model's id is taken, its parent model is gone...)."""
         to_upload = pipeline.body.get("modelToUpload")
         if not to_upload or to_upload.get("name"):
-            return
+            return True
         artifact_uri = to_upload.get("artifactUri") or self.locate(pipeline.body, backing)
-        model = self.models.upload(pipeline.parent, to_upload, artifact_uri or "", pipeline.name)
-        model_id = model["name"].rsplit("/", 1)[-1]
+        wanted = {"displayName": pipeline.id, **to_upload, "artifactUri": artifact_uri or ""}
+        try:
+            model = self.models.upload_trained(pipeline.parent, wanted, pipeline.body)
+        except ApiError as exc:
+            self.store.mark_failed(pipeline.name, exc.code, f"Model upload: {exc.message}")
+            return False
 
         def name_the_model(body: dict[str, Any]) -> None:
-            body["modelToUpload"] = {**to_upload, "name": model["name"], "versionId": "1"}
-            body["modelId"] = model_id
+            version = model["versionId"]
+            body["modelToUpload"] = {**to_upload, "name": model["name"], "versionId": version}
+            body["modelId"] = model["name"].rsplit("/", 1)[-1]
 
         self.store.update_body(pipeline.name, name_the_model)
+        return True

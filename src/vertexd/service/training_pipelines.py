@@ -51,6 +51,10 @@ class TrainingPipelineService:
     def create(self, parent: str, request: Any) -> dict[str, Any]:
         pipeline = parse_model(TrainingPipeline, request)
         inputs = self._validate(pipeline)
+        if pipeline.model_to_upload and (pipeline.model_id or pipeline.parent_model):
+            # Said now rather than when the job is done: a taken id, a parent that is not there.
+            models = self.follower.models
+            models.target(parent, pipeline.model_id or None, pipeline.parent_model or None)
         backing = self._create_backing_job(parent, pipeline, inputs)
         stamp = format_time(now())
         body = pipeline.model_copy(update=dict.fromkeys(OUTPUT_ONLY_FIELDS)).to_wire()

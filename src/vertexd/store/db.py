@@ -75,5 +75,9 @@ def migrate(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             # Held to the end of this transaction; DDL is transactional on PostgreSQL.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        elif connection.dialect.name == "sqlite":
+            # pysqlite opens no transaction before DDL: open one, so a revision is applied
+            # whole or not at all, and servers starting at once migrate in turn.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -43,6 +43,18 @@ labels = Table(
     Index("ix_labels_key_value", "key", "value"),
 )
 
+# Every version of every Model (the resources row of a Model holds its default version).
+# A deleted version stays as a row with `deleted` set, so its id is never given again.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("model", String(512), primary_key=True),
+    Column("version_id", Integer, primary_key=True, autoincrement=False),
+    Column("body", JSON, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+)
+
 operations = Table(
     "operations",
     metadata,

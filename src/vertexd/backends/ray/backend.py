@@ -40,6 +40,7 @@ from vertexd.backends.ray.placement import (
     GB,
     Bundle,
     bundle,
+    gpu_labels,
     never_fits,
     no_room_message,
     node_totals,
@@ -92,8 +93,10 @@ class RayBackend:
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
         prefix = f"vertexd-{job_id}-"
         remove_groups_named(prefix)
-        tasks, bundles = [t for t, _ in replicas], [bundle(r) for _, r in replicas]
-        problem = never_fits(tasks, bundles, node_totals())
+        nodes = node_totals()
+        labels = gpu_labels(nodes)
+        tasks, bundles = [t for t, _ in replicas], [bundle(r, labels) for _, r in replicas]
+        problem = never_fits(tasks, bundles, nodes)
         if problem:
             raise LaunchError(problem)
         name, timeout = prefix + secrets.token_hex(3), self.config.placement_timeout_seconds

@@ -8,7 +8,7 @@ missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import ray
 from ray.util.placement_group import PlacementGroup, placement_group, remove_placement_group
@@ -20,14 +20,26 @@ GB = 1e9  # Resources count memory in GB of 10^9 bytes, Ray in bytes
 _NAMES = {"CPU": "CPU", "memory": "GB memory", "GPU": "GPU"}
 
 
-def bundle(resources: Resources) -> Bundle:
-    """A replica's bundle; a replica with no machine spec still takes one CPU."""
+GPU_TYPE_SHARE = 0.001  # of a node's `accelerator_type:MODEL` resource: a label, not a count
+
+
+def bundle(resources: Resources, labels: Collection[str] = ()) -> Bundle:
+    """A replica's bundle; a replica with no machine spec still takes one CPU. GPUs of a
+    model some node is labelled with (`accelerator_type:T4`, Ray's own labels) go there."""
     wanted = {
         "CPU": resources.cpus,
         "memory": float(int(resources.memory_gb * GB)),
         "GPU": float(resources.gpus),
     }
+    label = f"accelerator_type:{resources.gpu_model}"
+    if resources.gpus and resources.gpu_model and label in labels:
+        wanted[label] = GPU_TYPE_SHARE
     return {key: value for key, value in wanted.items() if value > 0} or {"CPU": 1.0}
+
+
+def gpu_labels(nodes: dict[str, Bundle]) -> set[str]:
+    """The GPU model labels the cluster's nodes carry."""
+    return {key for have in nodes.values() for key in have if key.startswith("accelerator_type:")}
 
 
 def describe(amounts: Bundle) -> str:

@@ -44,7 +44,7 @@ async function call(path, { method = "GET", params, body } = {}) {
 
 export const v1 = {
   list: (parent, collection, query = {}) => call(`/v1/${parent}/${collection}`, { params: query }),
-  get: (name) => call(`/v1/${name}`),
+  get: (name, query) => call(`/v1/${name}`, { params: query }),
   create: (parent, collection, body) => call(`/v1/${parent}/${collection}`, { method: "POST", body }),
   cancel: (name) => call(`/v1/${name}:cancel`, { method: "POST", body: {} }),
   logs: (name, offset, taskName) => call(`/v1/${name}/logs`, { params: { offset, taskName } }),
@@ -55,4 +55,5 @@ export const consoleApi = {
   executors: () => call("/console/api/executors"),
   machineTypes: () => call("/console/api/machine-types"),
   files: (uri) => call("/console/api/files", { params: { uri } }),
+  devices: (name) => call("/console/api/devices", { params: { name } }),
 };

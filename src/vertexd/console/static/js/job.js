@@ -1,5 +1,6 @@
 // A CustomJob: spec per worker pool, state history, error, output files, live logs, Cancel.
-import { detailPage, detailsCard } from "./detail.js";
+import { consoleApi } from "./api.js";
+import { detailPage, detailsCard, propsCard } from "./detail.js";
 import { h } from "./dom.js";
 import { filesCard, outputDirs } from "./files.js";
 import { camelKeys, isTerminal, resourceId } from "./format.js";
@@ -22,13 +23,25 @@ export function render(main, route) {
       const logs = logViewer(name, replicaNames(spec), { task: route.query.get("task") || "" });
       const trialRow = trial && study
         ? ["Trial", [`Trial ${trial} of tuning job `, h("a", { href: link(study) }, resourceId(study))]] : null;
+      const gpus = h("div");
+      const showGpus = () => consoleApi.devices(name).then(({ replicas }) => {
+        gpus.replaceChildren(replicas.length ? gpuCard(replicas) : "");
+      }).catch(() => {});
+      showGpus();
       return {
         details: (current) => detailsCard(current, [trialRow]),
-        sections: [specCard(spec), files.el, logs.el],
+        sections: [specCard(spec), gpus, files.el, logs.el],
         shown() { if (route.query.has("task")) logs.el.scrollIntoView(); },
-        changed(next) { if (isTerminal(next.state)) files.refresh(); },
+        changed(next) { showGpus(); if (isTerminal(next.state)) files.refresh(); },
         dispose() { logs.dispose(); },
       };
     },
   });
+}
+
+/** Which GPUs each replica holds: index, model and UUID, as the job log says them. */
+function gpuCard(replicas) {
+  return propsCard("GPUs", replicas.map(({ taskName, devices }) => [taskName,
+    devices.map((d) => h("div", { class: "mono" },
+      d.model ? `GPU ${d.index} · ${d.model} · ${d.id}` : `GPU ${d.id}`))]), "gpus-title");
 }
