@@ -132,3 +132,22 @@ def test_python_package_training_pipeline_returns_its_model(sdk_server: Server) 
     model.delete()
     with pytest.raises(api_exceptions.NotFound):
         aiplatform.Model(model.resource_name)
+
+
+def test_models_and_their_versions(sdk_server: Server) -> None:
+    kwargs = {"display_name": "grpc-model", "serving_container_image_uri": SERVING}
+    model = aiplatform.Model.upload(artifact_uri="gs://test-bucket/m/1", model_id="m1", **kwargs)
+    assert model.version_id == "1" and model.uri == "gs://test-bucket/m/1"
+    second = aiplatform.Model.upload(
+        artifact_uri="gs://test-bucket/m/2", parent_model=model.resource_name, **kwargs
+    )
+    assert second.resource_name == model.resource_name and second.version_id == "2"
+    assert aiplatform.Model("m1@1").uri == "gs://test-bucket/m/1"
+    registry = model.versioning_registry
+    assert [v.version_id for v in registry.list_versions()] == ["1", "2"]
+    registry.add_version_aliases(["prod"], version="1")
+    assert "prod" in registry.get_version_info("1").version_aliases
+    registry.delete_version("1")
+    assert [v.version_id for v in registry.list_versions()] == ["2"]
+    with pytest.raises(api_exceptions.AlreadyExists, match="already exists"):
+        aiplatform.Model.upload(artifact_uri="gs://test-bucket/x", model_id="m1", **kwargs)

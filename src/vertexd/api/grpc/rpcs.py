@@ -6,7 +6,6 @@ and go out around it (server.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +13,6 @@ from google.cloud.aiplatform_v1.types import (
     custom_job,
     hyperparameter_tuning_job,
     job_service,
-    model,
-    model_service,
     pipeline_service,
     training_pipeline,
 )
@@ -23,26 +20,15 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
+from vertexd.api.grpc.messages import OPERATION, Rpc, list_query, name, pb
+from vertexd.api.grpc.model_rpcs import model_rpcs
 from vertexd.api.job_routes import JobResources, page
 from vertexd.service.models import ModelService
 from vertexd.service.operations import OperationService
-from vertexd.store.listing import ListQuery
 
 JOB_SERVICE = "google.cloud.aiplatform.v1.JobService"
 PIPELINE_SERVICE = "google.cloud.aiplatform.v1.PipelineService"
-MODEL_SERVICE = "google.cloud.aiplatform.v1.ModelService"
 OPERATIONS = "google.longrunning.Operations"
-
-Call = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Rpc:
-    service: str
-    method: str
-    request: type[Message]
-    response: type[Message]
-    call: Call
 
 
 @dataclass(frozen=True)
@@ -69,7 +55,7 @@ def all_rpcs(services: Services) -> list[Rpc]:
             training_pipeline.TrainingPipeline,
             services.pipelines,
         ),
-        *model_rpcs(services.models),
+        *model_rpcs(services.models),  # model_rpcs.py
         *operation_rpcs(services.operations),
     ]
 
@@ -104,38 +90,6 @@ def job_rpcs(service: str, kind: str, resource: Any, jobs: JobResources) -> list
     ]
 
 
-def model_rpcs(models: ModelService) -> list[Rpc]:
-    """The model calls REST has: get (also `ID@version`), list, delete."""
-
-    def list_all(body: dict[str, Any]) -> dict[str, Any]:
-        bodies, token = models.list(body.get("parent", ""), list_query(body))
-        return page("models", [resource_body(b) for b in bodies], token)
-
-    return [
-        Rpc(
-            MODEL_SERVICE,
-            "GetModel",
-            pb(model_service.GetModelRequest),
-            pb(model.Model),
-            lambda body: resource_body(models.get(name(body))),
-        ),
-        Rpc(
-            MODEL_SERVICE,
-            "ListModels",
-            pb(model_service.ListModelsRequest),
-            pb(model_service.ListModelsResponse),
-            list_all,
-        ),
-        Rpc(
-            MODEL_SERVICE,
-            "DeleteModel",
-            pb(model_service.DeleteModelRequest),
-            OPERATION,
-            lambda body: models.delete(name(body)),
-        ),
-    ]
-
-
 def operation_rpcs(operations: OperationService) -> list[Rpc]:
     """Operations are done when answered, so waiting for one is getting it."""
 
@@ -146,31 +100,3 @@ def operation_rpcs(operations: OperationService) -> list[Rpc]:
         Rpc(OPERATIONS, "GetOperation", operations_pb2.GetOperationRequest, OPERATION, get),
         Rpc(OPERATIONS, "WaitOperation", operations_pb2.WaitOperationRequest, OPERATION, get),
     ]
-
-
-OPERATION: type[Message] = operations_pb2.Operation
-
-
-def pb(kind: Any) -> type[Message]:
-    """The protobuf class under a proto-plus message type."""
-    raw: type[Message] = kind.pb()
-    return raw
-
-
-def name(body: dict[str, Any]) -> str:
-    return str(body.get("name", ""))
-
-
-def list_query(body: dict[str, Any]) -> ListQuery:
-    return ListQuery(
-        body.get("filter", ""),
-        int(body.get("pageSize", 0)),
-        body.get("pageToken", ""),
-        body.get("orderBy", ""),
-    )
-
-
-def resource_body(answer: Any) -> dict[str, Any]:
-    """A service answer as its body (a stored record or already a dict)."""
-    body = getattr(answer, "body", answer)
-    return dict(body)
