@@ -49,7 +49,10 @@ class GrpcEndpoint:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="grpc"),
             handlers=list(generic_handlers(rpcs, guard).values()),
-            options=[("grpc.so_reuseport", 0)],  # a second server must not share the port
+            options=[
+                ("grpc.so_reuseport", 0),  # a second server must not share the port
+                ("grpc.max_receive_message_length", guard.max_body_bytes),  # REST's bound
+            ],
         )
         self.port = bind(self.server, listen)
 
