@@ -4,6 +4,7 @@ plaintext mode, and the private CA a client trusts with one setting."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def wait_ended(client: aiplatform.gapic.JobServiceClient, name: str) -> aiplatfo
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = client.get_custom_job(name=name)
-        if found.state in (aiplatform.gapic.JobState.JOB_STATE_FAILED,):
+        if found.state == aiplatform.gapic.JobState.JOB_STATE_FAILED:
             return found
         time.sleep(0.1)
     raise AssertionError(f"{name} is still {found.state.name}")
@@ -208,13 +209,13 @@ except Exception as error:
 
 
 def run_sample(server: Server, ca: Path | None) -> str:
-    env = {"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": str(ca)} if ca else {}
-    import os
-
-    environ = {k: v for k, v in os.environ.items() if k != "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"}
+    """The sample's output in a new process, trusting `ca` (None: only the system's roots)."""
+    env = {k: v for k, v in os.environ.items() if k != "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"}
+    if ca is not None:
+        env["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(ca)
     done = subprocess.run(
         [sys.executable, "-c", SAMPLE, server.grpc_endpoint, PARENT],
-        env={**environ, **env},
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
