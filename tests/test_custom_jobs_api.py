@@ -73,7 +73,9 @@ def test_first_pool_rules(api: TestClient) -> None:
         api, {"displayName": "x", "jobSpec": {"workerPoolSpecs": [{}]}}
     )
     message = invalid(api, job_with({**PYTHON_POOL, "replicaCount": "2"}))
-    assert message.startswith("job_spec.worker_pool_specs[0].replica_count:")
+    assert message.startswith(
+        "List of found errors:\t1.Field: job_spec.worker_pool_specs[0].replica_count; Message: "
+    )
     assert "job_spec.worker_pool_specs" in invalid(
         api, {"displayName": "x", "jobSpec": {"workerPoolSpecs": []}}
     )
@@ -88,12 +90,17 @@ def test_more_than_four_pools(api: TestClient) -> None:
 def test_accelerator_type_and_count_go_together(api: TestClient) -> None:
     pool = copy.deepcopy(PYTHON_POOL)
     pool["machineSpec"]["acceleratorType"] = 5  # NVIDIA_TESLA_T4, as the SDK sends it
-    assert invalid(api, job_with(pool)).startswith(
-        "job_spec.worker_pool_specs[0].machine_spec.accelerator_count:"
+    vertex = (  # Vertex's words, then vertexd's hint
+        "List of found errors:\t1.Field: job_spec.worker_pool_specs[0].machine_spec."
+        "accelerator_type; Message: Both `accelerator_type` and `accelerator_count` should be "
+        "specified or none."
+    )
+    assert invalid(api, job_with(pool)) == (
+        f"{vertex} accelerator_count must be set when accelerator_type is set.\t"
     )
     pool["machineSpec"] = {"machineType": "n1-standard-4", "acceleratorCount": 1}
-    assert invalid(api, job_with(pool)).startswith(
-        "job_spec.worker_pool_specs[0].machine_spec.accelerator_type:"
+    assert invalid(api, job_with(pool)) == (
+        f"{vertex} accelerator_type must be set when accelerator_count is set.\t"
     )
     pool["machineSpec"]["acceleratorType"] = "NO_SUCH_GPU"
     assert "accelerator_type" in invalid(api, job_with(pool))

@@ -29,10 +29,13 @@ E = TypeVar("E", bound=IntEnum)
 
 
 class VertexModel(BaseModel):
-    """A proto message in its JSON form: camelCase on the wire, unknown fields ignored."""
+    """A proto message in its JSON form: camelCase on the wire. Fields of the v1 message that
+    vertexd does not model are kept as sent and written back (`extra="allow"`): a request body
+    reaches a model only through `v1_fields.read_request`, which refuses names the v1 message
+    does not have, drops output-only ones and gives every name in its JSON spelling."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", validate_assignment=False
+        alias_generator=to_camel, populate_by_name=True, extra="allow", validate_assignment=False
     )
 
     def to_wire(self, enum_ints: bool = False) -> dict[str, Any]:

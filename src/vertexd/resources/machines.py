@@ -98,3 +98,29 @@ GPU_MODELS: dict[str, str] = {
 
 def machine_shape(machine_type: str) -> MachineShape | None:
     return MACHINE_TYPES.get(machine_type)
+
+
+# The GPUs each machine family takes on Vertex AI training (its documentation of GPUs per
+# machine series): N1 takes the older attachable GPUs; A2, A3 and G2 come with their own.
+_N1_GPUS = frozenset(
+    {"NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100", "NVIDIA_TESLA_P4",
+     "NVIDIA_TESLA_T4"}
+)  # fmt: skip
+_FAMILY_ACCELERATORS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("n1-", _N1_GPUS),
+    ("a2-ultragpu-", frozenset({"NVIDIA_A100_80GB"})),
+    ("a2-", frozenset({"NVIDIA_TESLA_A100"})),
+    ("a3-megagpu-", frozenset({"NVIDIA_H100_MEGA_80GB"})),
+    ("a3-ultragpu-", frozenset({"NVIDIA_H200_141GB"})),
+    ("a3-", frozenset({"NVIDIA_H100_80GB"})),
+    ("g2-", frozenset({"NVIDIA_L4"})),
+    ("cloud-tpu", frozenset({"TPU_V2", "TPU_V3"})),
+)
+
+
+def accelerators_for(machine_type: str) -> frozenset[str]:
+    """The accelerator types Vertex attaches to `machine_type` (none for CPU-only families)."""
+    for prefix, accelerators in _FAMILY_ACCELERATORS:
+        if machine_type.startswith(prefix):
+            return accelerators
+    return frozenset()

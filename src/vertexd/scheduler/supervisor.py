@@ -26,6 +26,7 @@ from vertexd.launch.environments import BuildStopped, EnvironmentBuildError
 from vertexd.launch.plan import LaunchPlan
 from vertexd.launch.prepare import Preparer
 from vertexd.resources.common import duration_seconds
+from vertexd.resources.custom_job_rules import DEFAULT_TIMEOUT_SECONDS
 from vertexd.store.jobs import JobStore, Record
 
 log = logging.getLogger(__name__)
@@ -268,13 +269,13 @@ class Supervisor:
 
 
 def _deadline(record: Record) -> float | None:
-    """When scheduling.timeout runs out, once the job has started."""
+    """When scheduling.timeout (Vertex's 7 days if unset) runs out, once the job has started."""
     timeout = ((record.body.get("jobSpec") or {}).get("scheduling") or {}).get("timeout")
     start = record.body.get("startTime")
-    if not timeout or not start:
+    if not start:
         return None
     started = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
-    return started + duration_seconds(timeout)
+    return started + (duration_seconds(timeout) if timeout else DEFAULT_TIMEOUT_SECONDS)
 
 
 def judge(statuses: list[ReplicaStatus]) -> Outcome | None:

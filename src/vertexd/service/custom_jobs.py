@@ -15,6 +15,7 @@ from vertexd.resources.custom_job import OUTPUT_ONLY_FIELDS, CustomJob, CustomJo
 from vertexd.resources.custom_job_rules import active_pools, unsupported_notes, validate_job_spec
 from vertexd.resources.metadata_rules import validate_metadata
 from vertexd.resources.parsing import parse_model
+from vertexd.resources.v1_fields import read_request
 from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
 from vertexd.service.host_fit import HostFacts, check_fits
 from vertexd.service.operations import OperationService
@@ -40,7 +41,7 @@ class CustomJobService:
         self.host = host
 
     def create(self, parent: str, request: Any) -> dict[str, Any]:
-        job = parse_model(CustomJob, request)
+        job = parse_model(CustomJob, read_request(request, "CustomJob", "custom_job"))
         if not job.display_name:
             raise InvalidArgument("is required.", "display_name")
         validate_metadata(job.display_name, job.labels)
@@ -58,7 +59,7 @@ class CustomJobService:
             updateTime=stamp,
         )
         record = self.store.insert(CUSTOM_JOBS, parent, body)
-        for note in unsupported_notes(job.job_spec):
+        for note in unsupported_notes(body["jobSpec"]):
             joblog.append_service_line(self.log_path(job_id), f"WARNING: {note}")
         self.scheduler.wake()
         return record.body

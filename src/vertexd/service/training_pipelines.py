@@ -20,12 +20,15 @@ from vertexd.resources.training_pipeline import (
     TrainingPipeline,
     camel_keys,
 )
+from vertexd.resources.v1_fields import read_request
 from vertexd.service.custom_jobs import CustomJobService, new_job_id
 from vertexd.service.operations import OperationService
 from vertexd.service.pipeline_follower import PIPELINES, PipelineFollower
 from vertexd.store.jobs import JobStore, Record
 from vertexd.store.listing import ListQuery
 from vertexd.tuning.trials import best_trial
+
+TASK_INPUTS_PATH = "training_pipeline.training_task_inputs"
 
 
 class TuningJobs(Protocol):
@@ -49,7 +52,8 @@ class TrainingPipelineService:
         self.follower, self.operations = follower, operations
 
     def create(self, parent: str, request: Any) -> dict[str, Any]:
-        pipeline = parse_model(TrainingPipeline, request)
+        body = read_request(request, "TrainingPipeline", "training_pipeline")
+        pipeline = parse_model(TrainingPipeline, body)
         inputs = self._validate(pipeline)
         if pipeline.model_to_upload and (pipeline.model_id or pipeline.parent_model):
             # Said now rather than when the job is done: a taken id, a parent that is not there.
@@ -87,10 +91,13 @@ class TrainingPipelineService:
                 "and read your data from storage (gs://, file://) in the training code.",
                 "input_data_config",
             )
-        inputs = camel_keys(pipeline.training_task_inputs)
-        if not isinstance(inputs, dict):
+        if not isinstance(pipeline.training_task_inputs, dict):
             raise InvalidArgument("must be a JSON object.", "training_task_inputs")
-        if pipeline.training_task_definition == CUSTOM_TASK:
+        # A free Value in the v1 message, read here as the message the task's schema describes.
+        custom = pipeline.training_task_definition == CUSTOM_TASK
+        message = "CustomJobSpec" if custom else "HyperparameterTuningJob"
+        inputs = read_request(pipeline.training_task_inputs, message, TASK_INPUTS_PATH)
+        if custom:
             spec = parse_model(CustomJobSpec, inputs, "training_task_inputs")
             validate_job_spec(spec, "training_task_inputs")
         return inputs
@@ -99,19 +106,19 @@ class TrainingPipelineService:
         self, parent: str, pipeline: TrainingPipeline, inputs: dict[str, Any]
     ) -> str:
         labels = pipeline.labels or {}
-        try:
-            if pipeline.training_task_definition == TUNING_TASK:
-                display_name = f"{pipeline.display_name}-hpt-job"[-MAX_DISPLAY_NAME:]
-                tuning = {**inputs, "displayName": display_name, "labels": labels}
+        if pipeline.training_task_definition == TUNING_TASK:
+            display_name = f"{pipeline.display_name}-hpt-job"[-MAX_DISPLAY_NAME:]
+            tuning = {**inputs, "displayName": display_name, "labels": labels}
+            try:
                 return str(self.tuning_jobs.create(parent, tuning)["name"])
-            display_name = f"{pipeline.display_name}-custom-job"[-MAX_DISPLAY_NAME:]
-            job = {"displayName": display_name, "jobSpec": inputs, "labels": labels}
+            except InvalidArgument as exc:  # name the field as the pipeline's client sent it
+                raise exc.under("training_task_inputs") from None
+        display_name = f"{pipeline.display_name}-custom-job"[-MAX_DISPLAY_NAME:]
+        job = {"displayName": display_name, "jobSpec": inputs, "labels": labels}
+        try:
             return str(self.custom_jobs.create(parent, job)["name"])
-        except InvalidArgument as exc:  # name the field as the pipeline's client sent it
-            field = exc.message.removeprefix("job_spec.").removeprefix("job_spec")
-            exc.message = "training_task_inputs" + ("" if field.startswith(":") else ".") + field
-            exc.args = (exc.message,)
-            raise
+        except InvalidArgument as exc:
+            raise exc.rerooted("job_spec", "training_task_inputs") from None
 
     def get(self, name: str) -> Record:
         record = self.store.get(name)

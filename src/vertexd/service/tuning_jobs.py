@@ -14,6 +14,7 @@ from vertexd.resources.metadata_rules import validate_metadata
 from vertexd.resources.parsing import parse_model
 from vertexd.resources.tuning_job import OUTPUT_ONLY_FIELDS, HyperparameterTuningJob
 from vertexd.resources.tuning_job_rules import validate_tuning_job
+from vertexd.resources.v1_fields import read_request
 from vertexd.service.custom_jobs import CustomJobService, fill_defaults, new_job_id
 from vertexd.service.operations import OperationService
 from vertexd.store.jobs import JobStore, Record
@@ -35,7 +36,8 @@ class TuningJobService:
         self.operations, self.jobs_dir = operations, jobs_dir
 
     def create(self, parent: str, request: Any) -> dict[str, Any]:
-        job = parse_model(HyperparameterTuningJob, request)
+        body = read_request(request, "HyperparameterTuningJob", "hyperparameter_tuning_job")
+        job = parse_model(HyperparameterTuningJob, body)
         validate_tuning_job(job)
         validate_metadata(job.display_name, job.labels)
         assert job.study_spec is not None and job.trial_job_spec is not None

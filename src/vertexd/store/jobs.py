@@ -84,13 +84,18 @@ class JobStore:
 
     def list_page(self, kind: str, parent: str, query: ListQuery) -> tuple[list[Record], bool]:
         """One page of records, and whether more follow."""
-        stmt = select(resources).where(
-            resources.c.kind == kind, resources.c.parent == parent, *where_clauses(query)
-        )
-        stmt = stmt.order_by(*query.order_by_columns()).offset(query.offset).limit(query.limit + 1)
+        stmt = self.list_statement(kind, parent, query)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
         return [record_of(r) for r in rows[: query.limit]], len(rows) > query.limit
+
+    @staticmethod
+    def list_statement(kind: str, parent: str, query: ListQuery) -> Any:
+        """The SELECT of one page (one row more than the page: whether more follow)."""
+        stmt = select(resources).where(
+            resources.c.kind == kind, resources.c.parent == parent, *where_clauses(query)
+        )
+        return stmt.order_by(*query.order_by_columns()).offset(query.offset).limit(query.limit + 1)
 
     def count(self, kind: str) -> int:
         with self.engine.connect() as conn:

@@ -108,7 +108,9 @@ class RayBackend:
                 self._create_actor(group, index, f"{name}-{task}", task, one)
                 for index, (task, one) in enumerate(zip(tasks, bundles, strict=True))
             ]
-            probes = ray.get([actor.probe.remote() for actor in actors], timeout=timeout)
+            probes = ray.get(
+                [actor.probe.remote() for actor in actors], timeout=self.config.actor_start_seconds
+            )
         except RayError as exc:
             remove_group(name)  # and with it every actor
             raise LaunchError(f"The Ray actors of the job's replicas did not start: {exc}") from exc

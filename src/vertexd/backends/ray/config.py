@@ -20,6 +20,9 @@ class RayConfig(BaseModel, frozen=True):
     # An actor not started this long after its reservation removes its placement group (the
     # server that reserved it died): nothing is held forever.
     start_deadline_seconds: float = 300.0
+    # How long reserve() waits for the actors of a placed group to answer (new worker
+    # processes; slow on a loaded machine, but their resources are already held).
+    actor_start_seconds: float = 60.0
     # The longest a drain call waits in the actor for new output (it returns at once when
     # there is some); bounds how stale a dead node's replica can look.
     drain_wait_seconds: float = 1.0
