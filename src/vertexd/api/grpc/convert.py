@@ -12,10 +12,10 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2  # noqa: F401 - the details' types
 
 from vertexd.core.codes import Code
-from vertexd.core.errors import ApiError, InvalidArgument
+from vertexd.core.errors import ApiError
 
 STATUS_DETAILS = "grpc-status-details-bin"
 _STATUS_CODES = {status.value[0]: status for status in grpc.StatusCode}
@@ -43,17 +43,17 @@ def status_code(code: Code) -> grpc.StatusCode:
 
 
 def failure_of(error: ApiError) -> Failure:
-    """The error as a status; an InvalidArgument naming a field also carries a BadRequest
-    detail (what `google.api_core` exceptions show as `details`)."""
+    """The error as a status, with REST's `details` (google.rpc.BadRequest ...) where it has
+    them, as the `grpc-status-details-bin` trailer the clients read them from."""
     code = status_code(error.code)
-    field = error.field if isinstance(error, InvalidArgument) else None
-    if not field:
+    if not error.details:
         return Failure(code, error.message)
-    description = error.message.removeprefix(f"{field}: ")
-    violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
-    detail = status_pb2.Status(code=int(error.code), message=error.message)
-    detail.details.add().Pack(error_details_pb2.BadRequest(field_violations=[violation]))
-    return Failure(code, error.message, ((STATUS_DETAILS, detail.SerializeToString()),))
+    rich = {"code": int(error.code), "message": error.message, "details": error.details}
+    try:
+        status = json_format.ParseDict(rich, status_pb2.Status(), ignore_unknown_fields=True)
+    except json_format.ParseError:  # a detail of a type this process does not know
+        return Failure(code, error.message)
+    return Failure(code, error.message, ((STATUS_DETAILS, status.SerializeToString()),))
 
 
 def internal_failure(error: Exception) -> Failure:
