@@ -223,6 +223,9 @@ def container_engine(request: pytest.FixtureRequest) -> str:
 class Server:
     """A `vertexd serve` subprocess; `restart(kill=True)` is a crash, not a shutdown.
 
+    gRPC is off unless `grpc=True` (then on a free port of its own, `grpc_endpoint`) or
+    `--grpc-port` is among the flags, so that servers running side by side never clash.
+
     `database_url`: "" is the SQLite database in `home`; None (the default) is "" on SQLite
     and a new empty database on PostgreSQL, in a module that runs on both. A restart keeps it.
     """
@@ -233,8 +236,13 @@ class Server:
         *extra: str,
         env: dict[str, str] | None = None,
         database_url: str | None = None,
+        grpc: bool = False,
     ) -> None:
         self.home, self.extra, self.env = home, extra, env or {}
+        self.grpc_port = free_port() if grpc else 0
+        if "--grpc-port" not in extra:
+            self.extra = (*extra, "--grpc-port", str(self.grpc_port))
+        self.grpc_endpoint = f"localhost:{self.grpc_port}"
         if database_url is None:
             given = "--database-url" in extra or "VERTEXD_DATABASE_URL" in self.env
             database_url = "" if given else _module_databases.for_server()

@@ -21,7 +21,7 @@ from vertexd.settings import Settings
 def run_server(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     tls = tls_options(settings)
-    app = create_app(settings)
+    app = create_app(settings, serve_grpc=True)
     record = settings.home / "server.json"
     endpoint = f"{'https' if tls else 'http'}://{settings.host}:{settings.port}"
     record.write_text(json.dumps({"endpoint": endpoint, "pid": os.getpid()}))

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # HTTPS: a PEM certificate (chain) and its key.
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # gRPC (the official clients' default transport) on this port, 0: off. TLS with the
+    # certificate above, else a private CA in <home>/tls/; `grpc_insecure`: plaintext.
+    grpc_port: int = 8443
+    grpc_insecure: bool = False
 
     @field_validator("gpus", mode="before")
     @classmethod

@@ -56,7 +56,9 @@ from vertexd.tuning.controller import TuningController
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
+    """The app; with `serve_grpc` (`vertexd serve`) also the gRPC endpoint of `grpc_port`,
+    bound here and serving for the app's lifespan."""
     settings.home.mkdir(parents=True, exist_ok=True)
     # Secrets that let a job reach the storage API without the user's token (see guard.py).
     job_credentials = JobCredentials(server_key(settings.home / "job-credentials.key"))
@@ -125,6 +127,12 @@ def create_app(settings: Settings) -> FastAPI:
     tuner = TuningController(store, TrialJobs(custom_jobs, scheduler), settings.jobs_dir)
     tuning_jobs = TuningJobService(store, tuner, custom_jobs, operations, settings.jobs_dir)
     pipelines = TrainingPipelineService(store, custom_jobs, follower, operations, tuning_jobs)
+    grpc = None
+    if serve_grpc and settings.grpc_port:
+        from vertexd.api.grpc.server import Services, grpc_endpoint  # the types load slowly
+
+        services = Services(custom_jobs, tuning_jobs, pipelines, models, operations)
+        grpc = grpc_endpoint(settings, guard, services)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -134,7 +142,11 @@ def create_app(settings: Settings) -> FastAPI:
         await tuner.start()  # tuning jobs reload after their trials' jobs are reattached
         if containers is not None:  # what an earlier server left and no active job holds
             await asyncio.to_thread(containers.sweep, active_job_ids(store))
+        if grpc is not None:
+            grpc.start()
         yield
+        if grpc is not None:
+            await asyncio.to_thread(grpc.stop)
         await tuner.shutdown()
         await scheduler.shutdown()
         await asyncio.to_thread(engine.dispose)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from vertexd import __version__
-from vertexd.cli import custom_jobs, hp_tuning_jobs, local_run
+from vertexd.cli import custom_jobs, hp_tuning_jobs, local_run, serve_grpc
 from vertexd.cli import serve_security as sec
 from vertexd.cli.common import CliError, reporting
 
@@ -113,6 +113,8 @@ def serve(
     insecure_no_auth: sec.InsecureNoAuth = False,
     tls_cert: sec.TlsCert = None,
     tls_key: sec.TlsKey = None,
+    grpc_port: serve_grpc.GrpcPort = None,
+    grpc_insecure: serve_grpc.GrpcInsecure = False,
 ) -> None:
     """Run the vertexd server (REST API and scheduler) in the foreground.
 
@@ -137,6 +139,8 @@ def serve(
             "pull": pull,
             "limit_containers": limit_containers,
             "strict_resources": strict_resources,
+            "grpc_port": grpc_port,
+            "grpc_insecure": grpc_insecure or None,
             **sec.security_settings(
                 allowed_host, allow_origin, auth_token_file, insecure_no_auth, tls_cert, tls_key
             ),
