@@ -145,7 +145,7 @@ def start_server(home: Path, url: str) -> tuple[subprocess.Popen[bytes], httpx.C
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "vertexd", "serve", "--home", str(home), "--port", str(port)]
-    command += ["--database-url", url, "--cpus", "64", "--memory-gb", "1000"]
+    command += ["--database-url", url, "--cpus", "64", "--memory-gb", "1000", "--grpc-port", "0"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     for _ in range(600):
