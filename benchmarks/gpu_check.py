@@ -11,8 +11,6 @@ The jobs run on the PyTorch GPU executor image's local environment (a first run 
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import httpx
+from bench_server import start_server  # benchmarks/, beside this script
 
 from vertexd.scheduler.gpus import Gpu, nvml_gpus
 
@@ -45,7 +44,7 @@ def main() -> None:
         wheel_dir = home / "buckets" / "gpu-check"
         wheel_dir.mkdir(parents=True)
         write_wheel(wheel_dir / "gpucheck-0.1-py3-none-any.whl")
-        server, client = start_server(home, options.gpus)
+        server, client = start_server(home, *(["--gpus", options.gpus] if options.gpus else []))
         try:
             names = [submit(client, i) for i in range(len(gpus))]
             seen = [wait_for_seen(client, name) for name in names]
@@ -66,23 +65,6 @@ def write_wheel(path: Path) -> None:
             f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         )
         archive.writestr(f"{info}/RECORD", "")
-
-
-def start_server(home: Path, gpus: str | None) -> tuple[subprocess.Popen[bytes], httpx.Client]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "vertexd", "serve", "--home", str(home), "--port", str(port)]
-    command += ["--gpus", gpus] if gpus else []
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    for _ in range(600):
-        try:
-            if client.get("/healthz").status_code == 200:
-                return server, client
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit("gpu_check: the server did not start")
 
 
 def submit(client: httpx.Client, number: int) -> str:

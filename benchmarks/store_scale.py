@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_server import start_server  # benchmarks/, beside this script
 from sqlalchemy import create_engine, insert, text
 
 from vertexd.store.db import make_engine, migrate
@@ -78,7 +76,9 @@ def run_one(kind: str, url: str, home: Path, options: argparse.Namespace) -> Non
     if options.verbose:
         print_plan(kind, engine)
     engine.dispose()
-    server, client = start_server(home, url)
+    server, client = start_server(
+        home, "--database-url", url, "--cpus", "64", "--memory-gb", "1000"
+    )
     try:
         times = {
             "create": [timed(lambda: create(client)) for _ in range(options.calls)],
@@ -138,23 +138,6 @@ def print_plan(kind: str, engine: Any) -> None:
     print(f"[{kind}] plan of the filtered first page ({where_clauses(query) and FILTER}):")
     for row in plan:
         print("   ", " ".join(str(part) for part in row))
-
-
-def start_server(home: Path, url: str) -> tuple[subprocess.Popen[bytes], httpx.Client]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "vertexd", "serve", "--home", str(home), "--port", str(port)]
-    command += ["--database-url", url, "--cpus", "64", "--memory-gb", "1000", "--grpc-port", "0"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    for _ in range(600):
-        try:
-            if client.get("/healthz").status_code == 200:
-                return server, client
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit("the server did not start")
 
 
 def create(client: httpx.Client) -> None:
