@@ -10,7 +10,9 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.status || "";
     // "training_task_inputs.worker_pool_specs[0].replica_count: must be 1." -> field + text
-    const match = /^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*): ([\s\S]*)$/.exec(this.message);
+    // Vertex's own form: "List of found errors:\t1.Field: PATH; Message: TEXT\t" (the first).
+    const found = /Field: ([^;\s]+); Message: ([\s\S]*?)\s*(?:\t\d+\.Field: [\s\S]*)?$/.exec(this.message);
+    const match = found || /^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*): ([\s\S]*)$/.exec(this.message);
     this.field = match ? match[1] : "";
     this.detail = match ? match[2] : this.message;
   }
