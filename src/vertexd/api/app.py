@@ -86,11 +86,13 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
     )
     if containers is None:
         log.info("no container engine: %s", engine_search.explain())
-    backend: Backend = LocalBackend(settings.replica_nice)
+    local: LocalBackend | None = None
     gpus: GpuPool | None = None  # on Ray, the cluster hands out its GPUs
+    backend: Backend
     if settings.backend == "ray":
         backend, capacity = ray_backend(settings)
     else:
+        backend = local = LocalBackend(settings.replica_nice)
         gpus = GpuPool(read_inventory(settings.gpus))
         capacity = host_capacity(settings, len(gpus))
         for gpu in gpus.gpus.values():
@@ -149,6 +151,8 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
             await asyncio.to_thread(grpc.stop)
         await tuner.shutdown()
         await scheduler.shutdown()
+        if local is not None:
+            await asyncio.to_thread(local.close)
         await asyncio.to_thread(engine.dispose)
 
     app = FastAPI(

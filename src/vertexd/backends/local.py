@@ -1,7 +1,8 @@
 """The embedded default: every replica is a local process in its own process group.
 
 Each replica runs under `local_runner`, which copies its output into the job log and records
-its exit code in a file. The handle keeps pids, their start times (so a reused pid is never
+its exit code in a file; runners are forked by a warm fork server (`forkserver`), so a replica
+costs no Python start-up. The handle keeps pids, their start times (so a reused pid is never
 mistaken for ours) and the exit files: enough for a restarted server to reattach. Exits are
 heard through pidfds (`exit_watch`), so a running job costs nothing until it ends.
 """
@@ -10,23 +11,16 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from vertexd.backends import exit_watch, process_group
 from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation, Unwatch
+from vertexd.backends.forkserver import ForkServer
 from vertexd.backends.handles import LocalHandle, LocalReplica
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
 # Host variables that would make the replica's Python pick up the server's packages.
-# The runner comes from this server's own vertexd (PYTHONPATH is not passed on to replicas).
-_SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
-RUNNER = (
-    f"import sys; sys.path.insert(0, {_SOURCE_ROOT!r}); "
-    "from vertexd.backends.local_runner import main; sys.exit(main(sys.argv[1:]))"
-)
 _NOT_INHERITED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
 
@@ -55,8 +49,8 @@ class LocalBackend:
 
     def __init__(self, nice: int = 0) -> None:
         self.nice = nice  # how much lower than the server's the replicas' priority is
-        # Our own children, kept only so their exit is reaped; state lives in handles.
-        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._forks = ForkServer()
+        self._forks.start()
         self._exits = exit_watch.ExitWatcher() if exit_watch.supported() else None
 
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
@@ -81,31 +75,18 @@ class LocalBackend:
         replica.workdir.mkdir(parents=True, exist_ok=True)
         exit_file = plan.run_dir / f"{replica.task_name}.exit"
         exit_file.unlink(missing_ok=True)
-        runner = [sys.executable, "-c", RUNNER]
         where = [str(plan.log_path), replica.task_name, str(exit_file), str(self.nice)]
-        argv = [*runner, *where, "--", *replica.argv]
-        process = subprocess.Popen(
-            argv,
-            cwd=replica.workdir,
-            env={**host_env(), **replica.env},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self._children[process.pid] = process
-        started = process_group.start_time(process.pid)
+        env = {**host_env(), **replica.env}
+        pid = self._forks.spawn(where, list(replica.argv), str(replica.workdir), env)
+        started = process_group.start_time(pid)
         return LocalReplica(
-            task=replica.task_name, pid=process.pid, start_time=started, exit_file=str(exit_file)
+            task=replica.task_name, pid=pid, start_time=started, exit_file=str(exit_file)
         )
 
     def poll(self, handle: Handle) -> list[ReplicaStatus]:
         return [self._status(replica) for replica in _own(handle).replicas]
 
     def _status(self, replica: LocalReplica) -> ReplicaStatus:
-        child = self._children.get(replica.pid)
-        if child is not None:
-            child.poll()
         code = process_group.read_exit(Path(replica.exit_file))
         if code is not None:
             return ReplicaStatus(replica.task, False, exit_code=code)
@@ -132,12 +113,11 @@ class LocalBackend:
             process_group.kill_group(replica.pid, replica.start_time, force)
 
     def cleanup(self, handle: Handle) -> None:
-        """Kill what a replica left behind in its group (background children), then reap."""
+        """Kill what a replica left behind in its group (background children)."""
         self.stop(handle, force=True)
-        for replica in _own(handle).replicas:
-            child = self._children.pop(replica.pid, None)
-            if child is not None:
-                child.wait(timeout=5)
+
+    def close(self) -> None:
+        self._forks.close()
 
 
 def _own(handle: Handle) -> LocalHandle:

@@ -1,0 +1,117 @@
+"""The fork server that starts replica runners: what a replica sees and what survives what."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import Server, python_job
+from probe_package import probe_wheel
+from vertexd.backends.forkserver import RUNNER_NAME, ForkServer, ForkServerError
+from vertexd.backends.process_group import read_exit
+from vertexd.core.joblog import read_entries
+
+PROBE = "gs://test-bucket/packages/probe-0.1-py3-none-any.whl"
+
+
+def _exit_code(exit_file: Path, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while (code := read_exit(exit_file)) is None:
+        assert time.monotonic() < deadline, f"no exit record in {exit_file}"
+        time.sleep(0.02)
+    return code
+
+
+def _spawn(forks: ForkServer, tmp_path: Path, script: str, task: str = "workerpool0-0") -> int:
+    runner = [str(tmp_path / "job.log"), task, str(tmp_path / f"{task}.exit"), "0"]
+    env = {"PATH": os.environ["PATH"], "GREETING": "hello"}
+    return forks.spawn(runner, ["sh", "-c", script], str(tmp_path), env)
+
+
+def test_runner_leads_its_own_session_logs_and_records_the_exit(tmp_path: Path) -> None:
+    forks = ForkServer()
+    try:
+        pid = _spawn(forks, tmp_path, 'echo "$GREETING from $(pwd)"; sleep 0.3; exit 3')
+        assert os.getsid(pid) == pid and os.getpgid(pid) == pid  # its group is the replica's
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # not this process's child: it survives our end
+        assert _exit_code(tmp_path / "workerpool0-0.exit") == 3
+    finally:
+        forks.close()
+    texts = [entry["text"] for entry in read_entries(tmp_path / "job.log")[0]]
+    assert f"hello from {tmp_path}" in texts
+
+
+def test_a_killed_fork_server_is_started_anew(tmp_path: Path) -> None:
+    forks = ForkServer()
+    try:
+        _spawn(forks, tmp_path, "exit 0", "workerpool0-0")
+        (first,) = _fork_servers()
+        os.kill(first, signal.SIGKILL)
+        psutil.Process(first).wait(timeout=10)
+        _spawn(forks, tmp_path, "exit 4", "workerpool1-0")
+        assert _exit_code(tmp_path / "workerpool1-0.exit") == 4
+        assert _fork_servers() and first not in _fork_servers()
+    finally:
+        forks.close()
+    assert not _fork_servers()
+
+
+def test_a_missing_working_folder_is_refused(tmp_path: Path) -> None:
+    forks = ForkServer()
+    try:
+        with pytest.raises(ForkServerError, match="No such directory"):
+            forks.spawn(
+                [str(tmp_path / "log"), "t", str(tmp_path / "x"), "0"], ["true"], "/nope", {}
+            )
+    finally:
+        forks.close()
+
+
+def test_runners_outlive_the_fork_server_and_it_ends_with_its_owner(tmp_path: Path) -> None:
+    forks = ForkServer()
+    pid = _spawn(forks, tmp_path, "sleep 1; exit 7")
+    assert psutil.Process(pid).name() == RUNNER_NAME.decode()
+    forks.close()  # what the vertexd server's exit (or kill -9) does: the pipe closes
+    assert not _fork_servers()
+    assert psutil.pid_exists(pid)
+    assert _exit_code(tmp_path / "workerpool0-0.exit") == 7
+
+
+@pytest.mark.slow
+def test_kill_9_of_vertexd_leaves_no_fork_server(tmp_path: Path) -> None:
+    server = Server(tmp_path / "home", "--cpus", "8")
+    probe_wheel(server.home / "buckets" / "test-bucket" / "packages")
+    server.start()
+    try:
+        name = server.create(python_job("probe.task", PROBE)).json()["name"]
+        assert server.wait_for(name, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED")["state"] == (
+            "JOB_STATE_SUCCEEDED"
+        )
+        assert server.process is not None
+        owned = [p for p in _fork_servers() if psutil.Process(p).ppid() == server.process.pid]
+        assert len(owned) == 1
+        server.stop(kill=True)
+        psutil.Process(owned[0]).wait(timeout=10)
+    finally:
+        server.stop()
+
+
+def _fork_servers() -> list[int]:
+    """Fork servers started by this test process (or by a server it started)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status", "name"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        runner = process.info["name"] == RUNNER_NAME.decode()
+        if (
+            "forkserver import serve" in cmdline
+            and not runner
+            and process.info["status"] != "zombie"
+        ):
+            found.append(process.pid)
+    return found
