@@ -193,7 +193,7 @@ def cpu_seconds(pid: int) -> tuple[float, float, float]:
     descendants = own.children_user + own.children_system
     for child in server.children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
-            descendants += sum(child.cpu_times()[:2])
+            descendants += sum(child.cpu_times()[:4])  # with the children it reaped
     return own.user + own.system, descendants, here.user + here.system
 
 

@@ -8,8 +8,9 @@ drops the server's pipes, and runs `local_runner.main` as if it had been started
 child is not the vertexd server's child and does not depend on either process: it records
 its exit code in its file whatever happens to them, as the separately started runner did.
 
-The fork server is single-threaded (forking is safe), ignores SIGCHLD (the kernel reaps its
-children, which exit-watchers follow by pidfd) and ends when its stdin closes, that is when
+The fork server is single-threaded (forking is safe), reaps its children as they end (so
+their CPU time is counted in its own, as for any parent; exit-watchers follow them by pidfd
+and the exit file) and ends when its stdin closes, that is when
 the vertexd server exits or is killed. One request and its answer are one JSON line each:
 
     {"runner": [LOG, TASK, EXIT_FILE, NICE], "argv": [...], "cwd": "...", "env": {...}}
@@ -18,6 +19,7 @@ the vertexd server exits or is killed. One request and its answer are one JSON l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -112,17 +114,24 @@ class ForkServer:
 def serve() -> None:
     from vertexd.backends import local_runner  # imported once, before any fork
 
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, _reap)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     for line in requests:
+        answer: dict[str, int | str]
         try:
             answer = {"pid": _fork(json.loads(line), local_runner.main)}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             answer = {"error": str(exc)}
         answers.write(json.dumps(answer).encode() + b"\n")
         answers.flush()
+
+
+def _reap(*_: object) -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
 
 
 def _fork(request: dict[str, Any], run: Any) -> int:
