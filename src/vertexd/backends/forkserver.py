@@ -10,8 +10,9 @@ its exit code in its file whatever happens to them, as the separately started ru
 
 The fork server is single-threaded (forking is safe), reaps its children as they end (so
 their CPU time is counted in its own, as for any parent; exit-watchers follow them by pidfd
-and the exit file) and ends when its stdin closes, that is when
-the vertexd server exits or is killed. One request and its answer are one JSON line each:
+and the exit file) and ends when its stdin closes: when the vertexd server exits or is killed.
+
+One request and its answer are one JSON line each:
 
     {"runner": [LOG, TASK, EXIT_FILE, NICE], "argv": [...], "cwd": "...", "env": {...}}
     {"pid": 1234}  or  {"error": "..."}
@@ -26,6 +27,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,6 @@ _COMMAND = (
     f"import sys; sys.path.insert(0, {_SOURCE_ROOT!r}); "
     "from vertexd.backends.forkserver import serve; serve()"
 )
-
 
 RUNNER_NAME = b"vertexd-runner"  # what `ps -o comm` and `top` show for a forked runner
 _PR_SET_NAME = 15
@@ -134,7 +135,7 @@ def _reap(*_: object) -> None:
             pass
 
 
-def _fork(request: dict[str, Any], run: Any) -> int:
+def _fork(request: dict[str, Any], run: Callable[[list[str]], int]) -> int:
     runner_args, argv = list(request["runner"]), list(request["argv"])
     cwd, env = str(request["cwd"]), dict(request["env"])
     if not os.path.isdir(cwd):
