@@ -32,6 +32,8 @@ from sqlalchemy import Engine, create_engine, make_url, text
 # Every server the tests start shares one uv cache: environments are built from it, not PyPI.
 os.environ.setdefault("UV_CACHE_DIR", str(Path(tempfile.gettempdir()) / "vertexd-tests-uv-cache"))
 
+pytest_plugins = ["ray_support"]  # the shared Ray cluster fixture
+
 PARENT = "projects/test-project/locations/us-central1"
 SKLEARN = "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-0:latest"
 

@@ -17,6 +17,7 @@ import pytest
 from conftest import Server, python_job, write_wheel
 from ddp_package import ddp_wheel
 from probe_package import probe_wheel
+from ray_support import NODES
 from test_custom_jobs_run import _group_alive
 from test_ddp_local import ddp_job
 
@@ -24,37 +25,9 @@ ray = pytest.importorskip("ray")
 
 pytestmark = pytest.mark.slow
 
-NODES = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
 PROBE = "gs://test-bucket/packages/probe-0.1-py3-none-any.whl"
 PLACEMENT_TIMEOUT = 3  # seconds the server waits for room on a busy cluster
 TASKS = ["workerpool0-0", "workerpool1-0", "workerpool1-1", "workerpool2-0", "workerpool3-0"]
-
-
-def node_args(address: str) -> dict[str, Any]:
-    # Logical sizes: each node takes a few n1-standard-4 replicas (4 vCPUs, 15 GB). The last
-    # node declares two T4 GPUs (Ray hands them out by id; nothing here needs CUDA).
-    sizes: dict[str, Any] = {"node_ip_address": address, "num_cpus": 8, "memory": 64 * 10**9}
-    if address == NODES[-1]:
-        sizes.update(num_gpus=2, resources={"accelerator_type:T4": 1})
-    return sizes
-
-
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[Any]:
-    """A real multi-node Ray cluster, and this process connected to it as a driver."""
-    from ray.cluster_utils import Cluster
-
-    started = time.monotonic()
-    head = {**node_args(NODES[0]), "include_dashboard": False}
-    cluster = Cluster(initialize_head=True, head_node_args=head)
-    for address in NODES[1:]:
-        cluster.add_node(**node_args(address))
-    cluster.wait_for_nodes()
-    print(f"Ray cluster of {len(NODES)} nodes started in {time.monotonic() - started:.1f} s")
-    ray.init(address=cluster.address, namespace="vertexd-tests", log_to_driver=False)
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -95,17 +68,31 @@ def wait_for_files(directory: Path, count: int, timeout: float = 60) -> dict[str
 def ray_leftovers(job_name: str) -> tuple[list[str], list[str]]:
     """The job's named actors still alive and its placement groups not removed."""
     prefix = "vertexd-" + job_name.rsplit("/", 1)[1]
-    actors = [
-        a["name"]
-        for a in ray.util.list_named_actors(all_namespaces=True)
-        if a["name"].startswith(prefix)
+    named = ray.util.list_named_actors(all_namespaces=True)
+    job_groups = [
+        g for g in ray.util.placement_group_table().values() if str(g["name"]).startswith(prefix)
     ]
-    groups = [
-        g["name"]
-        for g in ray.util.placement_group_table().values()
-        if str(g.get("name")).startswith(prefix) and g["state"] != "REMOVED"
-    ]
+    ids = {g["placement_group_id"] for g in job_groups}
+    actors = [a["name"] for a in named if a["name"].startswith(prefix)]
+    actors += [warm for warm, group in claimed_warm_actors(named) if group in ids]
+    groups = [g["name"] for g in job_groups if g["state"] != "REMOVED"]
     return actors, groups
+
+
+def claimed_warm_actors(named: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """Warm actors alive and claimed: (name, the id of the placement group they run in)."""
+    claimed = []
+    for entry in named:
+        if not entry["name"].startswith("vertexd-warm-"):
+            continue
+        try:
+            actor = ray.get_actor(entry["name"], namespace=entry["namespace"])
+            state = ray.get(actor.state.remote(), timeout=10)
+        except (ValueError, ray.exceptions.RayError):
+            continue  # gone meanwhile
+        if not state["idle"]:
+            claimed.append((entry["name"], state["group"]))
+    return claimed
 
 
 def assert_released(job_name: str, timeout: float = 15) -> None:
@@ -298,7 +285,7 @@ def test_pytorch_ddp_chief_and_two_workers_on_three_nodes(
     entries = ray_server.logs(name)
     tasks = {e["taskName"] for e in entries if e["text"].startswith("rank ")}
     assert tasks == {"workerpool0-0", "workerpool1-0", "workerpool1-1"}
-    nodes = {e["text"].rsplit(" ", 1)[1] for e in entries if "Starting on Ray node" in e["text"]}
+    nodes = {e["text"].rsplit(" ", 1)[1] for e in entries if " on Ray node " in e["text"]}
     assert nodes == {f"{address}." for address in NODES}
 
 
@@ -324,6 +311,7 @@ def test_reservations_released_or_never_started_leave_nothing_held(
     assert_released("jobs/1001")
     backend.reserve("1002", replicas)  # a server that dies here never starts it
     assert_released("jobs/1002", timeout=30)  # after its start deadline
+    backend.close()
 
 
 def test_gpu_replicas_get_their_own_devices_from_ray(ray_server: Server, tmp_path: Path) -> None:

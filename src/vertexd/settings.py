@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     ray_address: str = ""
     # How long a job waits for its Ray placement group before it fails.
     ray_placement_timeout_seconds: float = 60.0
+    # Idle replica actors kept warm on every Ray node (they reserve no resources); 0: none.
+    ray_warm_actors: int = Field(default=2, ge=0)
     # Security (README "Security"). With a token file, API calls need `Authorization: Bearer`
     # and its content. A non-loopback `host` needs one, unless `insecure_no_auth`.
     auth_token_file: Path | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -86,13 +86,17 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
     )
     if containers is None:
         log.info("no container engine: %s", engine_search.explain())
-    local: LocalBackend | None = None
+    closers: list[Callable[[], None]] = []  # what the backends hold until shutdown
     gpus: GpuPool | None = None  # on Ray, the cluster hands out its GPUs
     backend: Backend
     if settings.backend == "ray":
-        backend, capacity = ray_backend(settings)
+        ray, capacity = ray_backend(settings)
+        backend = ray
+        closers.append(ray.close)
     else:
-        backend = local = LocalBackend(settings.replica_nice)
+        local = LocalBackend(settings.replica_nice)
+        backend = local
+        closers.append(local.close)
         gpus = GpuPool(read_inventory(settings.gpus))
         capacity = host_capacity(settings, len(gpus))
         for gpu in gpus.gpus.values():
@@ -151,8 +155,8 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
             await asyncio.to_thread(grpc.stop)
         await tuner.shutdown()
         await scheduler.shutdown()
-        if local is not None:
-            await asyncio.to_thread(local.close)
+        for close in closers:
+            await asyncio.to_thread(close)
         await asyncio.to_thread(engine.dispose)
 
     app = FastAPI(

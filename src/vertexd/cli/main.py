@@ -106,6 +106,14 @@ def serve(
         str | None,
         typer.Option(help="Ray cluster address for --backend ray (default: RAY_ADDRESS)."),
     ] = None,
+    ray_warm_actors: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Idle replica actors kept on every Ray node, so replicas start at once "
+            "(they reserve no resources; default 2, 0: none).",
+        ),
+    ] = None,
     allowed_host: sec.AllowedHost = None,
     allow_origin: sec.AllowOrigin = None,
     auth_token_file: sec.AuthTokenFile = None,
@@ -135,6 +143,7 @@ def serve(
             "gpus": gpus,
             "backend": backend,
             "ray_address": ray_address,
+            "ray_warm_actors": ray_warm_actors,
             "container_engine": container_engine,
             "pull": pull,
             "limit_containers": limit_containers,

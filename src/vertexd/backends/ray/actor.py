@@ -1,9 +1,12 @@
 """The Ray actor that stands for one replica on the node Ray placed it on.
 
-Created by `reserve` in its placement group bundle, it first holds a free port on its node
-(`probe`), then `start` makes the replica's Python environment on this node when it has one,
-and runs the replica's command as a `ReplicaProcess`. The server pulls output and the exit
-code with `drain` (a long poll) and stops the process group with `signal`.
+A cold actor is created by `reserve` in its placement group bundle for one replica. A warm
+actor is created ahead of time on a node with no resources (`num_cpus=0`), idle, and is
+claimed once for one replica of a placed group (`claim`); it then lives only as long as that
+group, and is never reused. Either way it first holds a free port on its node (`probe`), then
+`start` makes the replica's Python environment on this node when it has one, and runs the
+replica's command as a `ReplicaProcess`. The server pulls output and the exit code with
+`drain` (a long poll) and stops the process group with `signal`.
 
 A threaded actor (`max_concurrency`), so that drain and signal run while start builds.
 It is detached: it outlives a server restart, and the server finds it again by name.
@@ -14,24 +17,63 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import ray
+from ray.util.placement_group import PlacementGroup
 
 from vertexd.backends.local import host_env
 from vertexd.backends.ray.process import ReplicaProcess
 
+GROUP_CHECK_SECONDS = 2.0  # how often a claimed warm actor checks that its group still stands
+
 
 class ReplicaActor:
-    def __init__(self, task_name: str, start_deadline_seconds: float) -> None:
-        self.replica = ReplicaProcess(task_name)
+    def __init__(self, task_name: str | None, start_deadline_seconds: float) -> None:
+        """task_name None: a warm actor, idle until `claim`."""
+        self.replica = ReplicaProcess(task_name or "")
+        self._deadline = start_deadline_seconds
+        self._claim_lock = threading.Lock()
+        self._claimed = task_name is not None
+        self._group = ""  # a warm actor's placement group (its id, in hex) once claimed
+        self._threads = 0  # a warm actor's replica's CPUs (its OMP_NUM_THREADS)
         self._port: socket.socket | None = None
         self._started = threading.Event()
-        watchdog = threading.Thread(
-            target=self._remove_if_never_started, args=(start_deadline_seconds,), daemon=True
-        )
-        watchdog.start()
+        if task_name is not None:
+            self._watch(self._remove_if_never_started)
+        else:  # warm means ready to build: what `start` imports is imported before it is idle
+            from vertexd.launch.environments import EnvironmentBuilder  # noqa: F401
+            from vertexd.storage import Storage  # noqa: F401
+
+    def state(self) -> dict[str, Any]:
+        """Whether it is idle (a warm actor nobody claimed), its node, and the placement group
+        a warm actor was claimed for."""
+        node = ray.get_runtime_context().get_node_id()
+        return {"idle": not self._claimed, "nodeId": node, "group": self._group}
+
+    def claim(self, group: str, task_name: str, cpus: float) -> dict[str, Any] | None:
+        """Take this idle warm actor for one replica of the placed group `group` (its id, in
+        hex), whose bundle holds its resources: its probe, or None when it was claimed (or
+        retired) already."""
+        with self._claim_lock:
+            if self._claimed:
+                return None
+            self._claimed = True
+        self.replica.task, self._group, self._threads = task_name, group, max(1, int(cpus))
+        self._watch(self._remove_if_never_started)
+        self._watch(self._exit_with_group)
+        return self.probe()
+
+    def retire(self) -> bool:
+        """An idle warm actor ends (the server that kept it stops); a claimed one stays."""
+        with self._claim_lock:
+            if self._claimed:
+                return False
+            self._claimed = True
+        threading.Timer(0.1, _end_self).start()  # after this call has answered
+        return True
 
     def probe(self) -> dict[str, Any]:
         """Where the replica will listen: this node's address and a port held for it."""
@@ -63,8 +105,12 @@ class ReplicaActor:
             self._port = None
         workdir = Path(spec["workdir"])
         workdir.mkdir(parents=True, exist_ok=True)
-        self.replica.note(f"Starting on Ray node {ray.util.get_node_ip_address()}.")
-        self.replica.launch(argv, {**replica_host_env(), **spec["env"]}, workdir)
+        env = replica_host_env()
+        if self._group:  # Ray sized a warm actor's OMP_NUM_THREADS for no CPUs
+            env["OMP_NUM_THREADS"] = str(self._threads)
+        warm = " in a warm actor" if self._group else ""
+        self.replica.note(f"Starting{warm} on Ray node {ray.util.get_node_ip_address()}.")
+        self.replica.launch(argv, {**env, **spec["env"]}, workdir)
 
     def drain(self, wait: float) -> dict[str, Any]:
         return self.replica.drain(wait)
@@ -85,14 +131,41 @@ class ReplicaActor:
         )
         return str(made.python)
 
-    def _remove_if_never_started(self, deadline: float) -> None:
+    def _watch(self, target: Any) -> None:
+        threading.Thread(target=target, daemon=True).start()
+
+    def _remove_if_never_started(self) -> None:
         """A server that died between reserving and starting leaves no one to clean up:
         after the deadline the job's placement group (and with it every actor) goes."""
-        if self._started.wait(deadline):
+        if self._started.wait(self._deadline):
             return
-        group = ray.util.get_current_placement_group()
+        group = _standing_group(self._group) if self._group else None
+        group = group or ray.util.get_current_placement_group()
         if group is not None:
             ray.util.remove_placement_group(group)
+
+    def _exit_with_group(self) -> None:
+        """A warm actor is not in its group, so Ray does not end it with the group: once the
+        group is removed (the job cleaned up, or never started), its replica and it end."""
+        while _standing_group(self._group) is not None:
+            time.sleep(GROUP_CHECK_SECONDS)
+        self.replica.signal(True)
+        _end_self()
+
+
+def _end_self() -> None:
+    """This actor ends, as one Ray was asked to kill (no 'worker died unexpectedly')."""
+    ray.kill(ray.get_runtime_context().current_actor)
+
+
+def _standing_group(group_id: str) -> PlacementGroup | None:
+    """The placement group of that id (hex), None once it is removed (or never was)."""
+    group = PlacementGroup(ray.PlacementGroupID(bytes.fromhex(group_id)))
+    state = ray.util.placement_group_table(group).get("state")
+    return None if state in (None, "REMOVED") else group
+
+
+RemoteReplicaActor = ray.remote(ReplicaActor)
 
 
 def replica_host_env() -> dict[str, str]:

@@ -1,13 +1,14 @@
 """Runs launch plans on a Ray cluster: one placement group per job, one actor per replica.
 
-reserve() places the job's placement group (bounded wait) and creates every replica's actor
-in its bundle; each actor holds a free port on its node, so the addresses in the plan's
-CLUSTER_SPEC / MASTER_ADDR are real. submit() starts the replicas' commands. poll() never
-blocks: each replica always has one outstanding `drain` call (a long poll in the actor), and
-poll only collects those that have answered, appends their lines to the job log, and asks
-again. A drain that fails with ActorDiedError makes the replica `lost`, which fails the
-gang. stop() signals the process groups inside the actors; cleanup() kills what is left,
-then the actors, then removes the placement group.
+reserve() places the job's placement group (bounded wait) and gives every replica an actor:
+a warm one (pool.py) claimed on the node of its bundle, else a new one in its bundle (always
+for GPUs: Ray hands a GPU's id only to an actor that holds it). Each actor holds a free port
+on its node, so the addresses in the plan's CLUSTER_SPEC / MASTER_ADDR are real. submit()
+starts the replicas' commands. poll() never blocks: each replica always has one outstanding
+`drain` call (a long poll in the actor), and poll only collects those that have answered,
+appends their lines to the job log, and asks again. A drain that fails with ActorDiedError
+makes the replica `lost`, which fails the gang. stop() signals the process groups inside the
+actors; cleanup() kills what is left, then the actors, then removes the placement group.
 
 The handle (saved in the store) names the placement group and the actors, which are named
 and detached: a restarted server finds them again with `ray.get_actor` and goes on draining.
@@ -34,12 +35,13 @@ from ray.util.scheduling_strategies import (
 from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation, Unwatch
 from vertexd.backends.handles import RayHandle, RayReplica
 from vertexd.backends.process_group import kill_group
-from vertexd.backends.ray.actor import ReplicaActor
+from vertexd.backends.ray.actor import RemoteReplicaActor
 from vertexd.backends.ray.config import RayConfig
 from vertexd.backends.ray.placement import (
     GB,
     Bundle,
     bundle,
+    bundle_nodes,
     gpu_labels,
     never_fits,
     no_room_message,
@@ -48,6 +50,7 @@ from vertexd.backends.ray.placement import (
     remove_groups_named,
     reserve_group,
 )
+from vertexd.backends.ray.pool import WarmPool
 from vertexd.core.joblog import format_line, open_for_append
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
@@ -56,7 +59,6 @@ log = logging.getLogger(__name__)
 ACTOR_THREADS = 8  # start, drain and signal run side by side in one actor
 KILL_WAIT_SECONDS = 2.0  # cleanup: how long the actors may take to kill their groups
 
-_Actor = ray.remote(ReplicaActor)
 _kill_group = ray.remote(num_cpus=0)(kill_group)
 
 
@@ -82,6 +84,14 @@ class RayBackend:
         self.config = config
         connect(config)
         self._replicas: dict[str, _Replica] = {}  # by actor name
+        self._pool = WarmPool(config, ACTOR_THREADS) if config.warm_actors_per_node else None
+        if self._pool is not None:
+            self._pool.start()
+
+    def close(self) -> None:
+        """The server stops: its idle warm actors end (jobs' actors stay, to be found again)."""
+        if self._pool is not None:
+            self._pool.close()
 
     def capacity(self) -> Resources:
         """The cluster's resources now, the budget the scheduler admits jobs against."""
@@ -104,20 +114,14 @@ class RayBackend:
         if group is None:
             raise LaunchError(no_room_message(bundles, timeout))
         try:
-            actors = [
-                self._create_actor(group, index, f"{name}-{task}", task, one)
-                for index, (task, one) in enumerate(zip(tasks, bundles, strict=True))
-            ]
-            probes = ray.get(
-                [actor.probe.remote() for actor in actors], timeout=self.config.actor_start_seconds
-            )
+            placed = self._place_actors(group, name, tasks, bundles)
         except RayError as exc:
             remove_group(name)  # and with it every actor
             raise LaunchError(f"The Ray actors of the job's replicas did not start: {exc}") from exc
-        entries = []
-        for task, actor, probe in zip(tasks, actors, probes, strict=True):
+        entries, probes = [], [probe for _, _, probe in placed]
+        for task, (actor_name, actor, probe) in zip(tasks, placed, strict=True):
             entry = RayReplica(
-                task=task, actor=f"{name}-{task}", node_ip=probe["nodeIp"], node_id=probe["nodeId"]
+                task=task, actor=actor_name, node_ip=probe["nodeIp"], node_id=probe["nodeId"]
             )
             self._replicas[entry.actor] = _Replica(task, actor, entry.node_id, entry.node_ip)
             entries.append(entry)
@@ -126,9 +130,42 @@ class RayBackend:
         )
         return Reservation(tuple(f"{p['nodeIp']}:{p['port']}" for p in probes), handle)
 
-    def _create_actor(
+    def _place_actors(
+        self, group: PlacementGroup, name: str, tasks: list[str], bundles: list[Bundle]
+    ) -> list[tuple[str, Any, dict[str, Any]]]:
+        """Each replica's actor (name, handle) and its probe, in bundle order."""
+        nodes = bundle_nodes(group) if self._pool is not None else {}
+        calls: list[tuple[str, Any, Any, bool]] = []  # name, handle, its probe call, warm
+        for index, (task, one) in enumerate(zip(tasks, bundles, strict=True)):
+            taken = None
+            if self._pool is not None and not one.get("GPU") and index in nodes:
+                taken = self._pool.take(nodes[index])
+            if taken is not None:
+                claim = taken[1].claim.remote(group.id.hex(), task, one.get("CPU", 1.0))
+                calls.append((*taken, claim, True))
+            else:
+                calls.append(self._cold_actor(group, index, f"{name}-{task}", task, one))
+        placed, timeout = [], self.config.actor_start_seconds
+        try:
+            for index, (actor_name, actor, call, warm) in enumerate(calls):
+                probe = _claimed(call, timeout) if warm else ray.get(call, timeout=timeout)
+                if probe is None:  # claimed by another server, or gone: a new one instead
+                    task = tasks[index]
+                    cold = self._cold_actor(group, index, f"{name}-{task}", task, bundles[index])
+                    actor_name, actor, call, warm = cold
+                    probe = ray.get(call, timeout=timeout)
+                placed.append((actor_name, actor, probe))
+        except RayError:
+            for _, actor, _, warm in calls:
+                if warm:  # not in the group, so not removed with it
+                    ray.kill(actor)
+            raise
+        return placed
+
+    def _cold_actor(
         self, group: PlacementGroup, index: int, name: str, task: str, one: Bundle
-    ) -> Any:
+    ) -> tuple[str, Any, Any, bool]:
+        """A new actor in the bundle, and its probe call."""
         placement = PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=index)
         options: dict[str, Any] = {
             "name": name,
@@ -142,7 +179,10 @@ class RayBackend:
         }
         if one.get("memory"):
             options["memory"] = int(one["memory"])
-        return _Actor.options(**options).remote(task, self.config.start_deadline_seconds)
+        actor: Any = RemoteReplicaActor.options(**options).remote(
+            task, self.config.start_deadline_seconds
+        )
+        return name, actor, actor.probe.remote(), False
 
     def release(self, reservation: Reservation) -> None:
         if isinstance(reservation.handle, RayHandle):
@@ -281,6 +321,15 @@ def connect(config: RayConfig) -> None:
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RuntimeError(f"Cannot connect to the Ray cluster at {address}: {exc}") from exc
+
+
+def _claimed(call: Any, timeout: float) -> dict[str, Any] | None:
+    """A warm actor's answer to its claim: its probe, or None when it cannot be had."""
+    try:
+        answer: dict[str, Any] | None = ray.get(call, timeout=timeout)
+    except RayActorError:
+        return None
+    return answer
 
 
 def _own(handle: Handle) -> RayHandle:

@@ -26,6 +26,8 @@ class RayConfig(BaseModel, frozen=True):
     # The longest a drain call waits in the actor for new output (it returns at once when
     # there is some); bounds how stale a dead node's replica can look.
     drain_wait_seconds: float = 1.0
+    # Idle actors kept on every node so a replica starts at once (pool.py); 0: none.
+    warm_actors_per_node: int = 2
     # Where a node makes Python environments and reads local buckets: the server's own
     # directories, which are the same path on every node (one machine, or a shared file system).
     envs_dir: Path
@@ -37,6 +39,7 @@ class RayConfig(BaseModel, frozen=True):
         values: dict[str, Any] = {
             "address": settings.ray_address,
             "placement_timeout_seconds": settings.ray_placement_timeout_seconds,
+            "warm_actors_per_node": settings.ray_warm_actors,
             "envs_dir": settings.envs_dir,
             "buckets_dir": settings.buckets_dir,
             "gcs": settings.gcs,

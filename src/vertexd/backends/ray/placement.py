@@ -114,6 +114,12 @@ def reserve_group(name: str, bundles: list[Bundle], timeout: float) -> Placement
     return None
 
 
+def bundle_nodes(group: PlacementGroup) -> dict[int, str]:
+    """The node id each bundle of a placed group was put on, by bundle index."""
+    table = ray.util.placement_group_table(group)
+    return {int(index): str(node) for index, node in table.get("bundles_to_node_id", {}).items()}
+
+
 def remove_group(name: str) -> None:
     try:
         group = ray.util.get_placement_group(name)
