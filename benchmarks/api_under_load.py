@@ -50,11 +50,16 @@ TARGETS_MS = {"create": 50.0, "get": 50.0, "list": 100.0}
 PROBE_PAUSE_SECONDS = 0.02
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+ROOM_FOR_ALL = ("--cpus", "64", "--memory-gb", "1000")
+
+
+def start_server(
+    home: Path, capacity: tuple[str, ...] = ROOM_FOR_ALL
+) -> tuple[subprocess.Popen[bytes], str]:
     write_wheel(home / "buckets" / "bench" / "packages", TASK_SOURCE)
     url = f"http://127.0.0.1:{free_port()}"
     command = [sys.executable, "-m", "vertexd", "serve", "--home", str(home)]
-    command += ["--port", url.rsplit(":", 1)[1], "--cpus", "64", "--memory-gb", "1000"]
+    command += ["--port", url.rsplit(":", 1)[1], *capacity]
     log = (home / "server.log").open("wb")
     server = subprocess.Popen(command, stdout=log, stderr=log)
     for _ in range(1200):

@@ -1,6 +1,7 @@
 """The Ray backend's warm actor pool on the real three-node cluster (ray_support.py): idle
-actors on every node that reserve nothing, a claim that succeeds once, one replica per actor,
-refilled after use, adopted after a `kill -9`, retired at a clean stop, none when 0."""
+actors on every node that reserve nothing, a claim that succeeds once, one replica per actor
+at a time, given back and refilled after use, ended with a group removed under them, adopted
+after a `kill -9`, retired at a clean stop, none when 0."""
 
 from __future__ import annotations
 
@@ -179,9 +180,26 @@ def test_replicas_start_in_warm_actors_one_each_and_the_pool_refills(
             )
             starts = [e["text"] for e in server.logs(name) if "Starting" in e["text"]]
             assert len(starts) == 3 and all("in a warm actor" in text for text in starts)
-        # The used actors are gone; each node has 2 new idle ones.
+        # Given back or refilled: each node has 2 idle actors again (given-back ones beyond
+        # that were retired), and none is still held.
         eventually(full(SERVER_NAMESPACE, 2), what="the pool refilled")
-        assert not claimed & set(warm_actors(SERVER_NAMESPACE))
+        eventually(
+            lambda: all(state["idle"] for state in warm_actors(SERVER_NAMESPACE).values()),
+            timeout=15,
+        )
+        # and the next job's replicas run in them, one each, with nothing left of the last.
+        again = tmp_path / "again"
+        again.mkdir()
+        name = server.create(three_replicas(again, 0)).json()["name"]
+        parents = list(replica_parents(again, 3).values())
+        assert server.wait_for(name, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED")["state"] == (
+            "JOB_STATE_SUCCEEDED"
+        )
+        assert len(set(parents)) == 3
+        eventually(full(SERVER_NAMESPACE, 2), what="the pool refilled again")
+        # A short job's actors are given back before any refill is made: the same processes.
+        idle_pids = {state["pid"] for state in warm_actors(SERVER_NAMESPACE).values()}
+        assert set(parents) <= idle_pids
     finally:
         server.stop()
     eventually(lambda: not warm_actors(SERVER_NAMESPACE), timeout=15, what="retired at stop")

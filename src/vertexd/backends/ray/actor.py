@@ -2,8 +2,9 @@
 
 A cold actor is created by `reserve` in its placement group bundle for one replica. A warm
 actor is created ahead of time on a node with no resources (`num_cpus=0`), idle, and is
-claimed once for one replica of a placed group (`claim`); it then lives only as long as that
-group, and is never reused. Either way it first holds a free port on its node (`probe`), then
+claimed for one replica of a placed group (`claim`, which succeeds once); when the job is
+done with it, `release` kills what the replica left and makes it idle again, and if its group
+is removed without that, it ends. Either way it first holds a free port on its node (`probe`), then
 `start` makes the replica's Python environment on this node when it has one, and runs the
 replica's command as a `ReplicaProcess`. The server pulls output and the exit code with
 `drain` (a long poll) and stops the process group with `signal`.
@@ -28,6 +29,7 @@ from vertexd.backends.local import host_env
 from vertexd.backends.ray.process import ReplicaProcess
 
 GROUP_CHECK_SECONDS = 2.0  # how often a claimed warm actor checks that its group still stands
+RELEASE_WAIT_SECONDS = 5.0  # how long release waits for the replica's processes to end
 
 
 class ReplicaActor:
@@ -39,10 +41,11 @@ class ReplicaActor:
         self._claimed = task_name is not None
         self._group = ""  # a warm actor's placement group (its id, in hex) once claimed
         self._threads = 0  # a warm actor's replica's CPUs (its OMP_NUM_THREADS)
+        self._claims = 0  # claims and releases so far: which one a watch thread belongs to
         self._port: socket.socket | None = None
         self._started = threading.Event()
         if task_name is not None:
-            self._watch(self._remove_if_never_started)
+            self._watch(self._remove_if_never_started, self._started, "")
         else:  # warm means ready to build: what `start` imports is imported before it is idle
             from vertexd.launch.environments import EnvironmentBuilder  # noqa: F401
             from vertexd.storage import Storage  # noqa: F401
@@ -51,7 +54,7 @@ class ReplicaActor:
         """Whether it is idle (a warm actor nobody claimed), its node, and the placement group
         a warm actor was claimed for."""
         node = ray.get_runtime_context().get_node_id()
-        return {"idle": not self._claimed, "nodeId": node, "group": self._group}
+        return {"idle": not self._claimed, "nodeId": node, "group": self._group, "pid": os.getpid()}
 
     def claim(self, group: str, task_name: str, cpus: float) -> dict[str, Any] | None:
         """Take this idle warm actor for one replica of the placed group `group` (its id, in
@@ -60,11 +63,28 @@ class ReplicaActor:
         with self._claim_lock:
             if self._claimed:
                 return None
-            self._claimed = True
-        self.replica.task, self._group, self._threads = task_name, group, max(1, int(cpus))
-        self._watch(self._remove_if_never_started)
-        self._watch(self._exit_with_group)
+            self._claimed, self._claims = True, self._claims + 1
+            self.replica, self._started = ReplicaProcess(task_name), threading.Event()
+            self._group, self._threads = group, max(1, int(cpus))
+            claim = self._claims
+        self._watch(self._remove_if_never_started, self._started, group)
+        self._watch(self._exit_with_group, claim, group)
         return self.probe()
+
+    def release(self) -> dict[str, Any]:
+        """The job is done with this warm actor: once its replica's processes are gone it is
+        idle again, for another replica (one at a time). Its `state` after."""
+        self.replica.signal(True)
+        ended = self.replica.wait_ended(RELEASE_WAIT_SECONDS)
+        with self._claim_lock:
+            self._claims += 1  # the claim's watch threads stop
+            if ended and self._group:
+                self._claimed, self._group = False, ""
+                self.replica = ReplicaProcess("")
+                if self._port is not None:
+                    self._port.close()
+                    self._port = None
+        return self.state()
 
     def retire(self) -> bool:
         """An idle warm actor ends (the server that kept it stops); a claimed one stays."""
@@ -91,26 +111,30 @@ class ReplicaActor:
     def start(self, spec: dict[str, Any]) -> None:
         """spec: argv, env, workdir, and pythonEnv + builder when argv[0] is an environment's
         python that this node makes for itself."""
+        # This claim's replica and port: a release while the environment builds may make the
+        # actor another replica's, and this start must not touch that one.
+        replica, port = self.replica, self._port
         self._started.set()
         argv = list(spec["argv"])
         if spec.get("pythonEnv"):
             try:
-                argv[0] = self._python(spec["pythonEnv"], spec["builder"])
+                argv[0] = self._python(spec["pythonEnv"], spec["builder"], replica)
             except Exception as exc:
                 node = ray.util.get_node_ip_address()
-                self.replica.fail(f"its Python environment could not be made on {node}: {exc}")
+                replica.fail(f"its Python environment could not be made on {node}: {exc}")
                 return
-        if self._port is not None:
-            self._port.close()  # the replica binds it now
-            self._port = None
+        if port is not None:
+            port.close()  # the replica binds it now
+            if self._port is port:
+                self._port = None
         workdir = Path(spec["workdir"])
         workdir.mkdir(parents=True, exist_ok=True)
         env = replica_host_env()
         if self._group:  # Ray sized a warm actor's OMP_NUM_THREADS for no CPUs
             env["OMP_NUM_THREADS"] = str(self._threads)
         warm = " in a warm actor" if self._group else ""
-        self.replica.note(f"Starting{warm} on Ray node {ray.util.get_node_ip_address()}.")
-        self.replica.launch(argv, {**env, **spec["env"]}, workdir)
+        replica.note(f"Starting{warm} on Ray node {ray.util.get_node_ip_address()}.")
+        replica.launch(argv, {**env, **spec["env"]}, workdir)
 
     def drain(self, wait: float) -> dict[str, Any]:
         return self.replica.drain(wait)
@@ -118,7 +142,9 @@ class ReplicaActor:
     def signal(self, force: bool) -> None:
         self.replica.signal(force)
 
-    def _python(self, recipe: dict[str, Any], builder: dict[str, Any]) -> str:
+    def _python(
+        self, recipe: dict[str, Any], builder: dict[str, Any], replica: ReplicaProcess
+    ) -> str:
         from vertexd.launch.environments import EnvironmentBuilder
         from vertexd.storage import Storage
 
@@ -127,28 +153,31 @@ class ReplicaActor:
             Path(builder["envsDir"]), storage, shim=builder["gcs"] == "local"
         )
         made = environments.prepare(
-            recipe["executorImageUri"], list(recipe["packageUris"]), self.replica.note
+            recipe["executorImageUri"], list(recipe["packageUris"]), replica.note
         )
         return str(made.python)
 
-    def _watch(self, target: Any) -> None:
-        threading.Thread(target=target, daemon=True).start()
+    def _watch(self, target: Any, *args: Any) -> None:
+        threading.Thread(target=target, args=args, daemon=True).start()
 
-    def _remove_if_never_started(self) -> None:
+    def _remove_if_never_started(self, started: threading.Event, group_id: str) -> None:
         """A server that died between reserving and starting leaves no one to clean up:
-        after the deadline the job's placement group (and with it every actor) goes."""
-        if self._started.wait(self._deadline):
+        after the deadline the job's placement group (and with it its actors) goes."""
+        if started.wait(self._deadline):
             return
-        group = _standing_group(self._group) if self._group else None
-        group = group or ray.util.get_current_placement_group()
+        group = _standing_group(group_id) if group_id else ray.util.get_current_placement_group()
         if group is not None:
             ray.util.remove_placement_group(group)
 
-    def _exit_with_group(self) -> None:
-        """A warm actor is not in its group, so Ray does not end it with the group: once the
-        group is removed (the job cleaned up, or never started), its replica and it end."""
-        while _standing_group(self._group) is not None:
+    def _exit_with_group(self, claim: int, group_id: str) -> None:
+        """A warm actor is not in its group, so Ray does not end it with the group: if the
+        group is removed before the actor is released (the job's server is gone), its replica
+        and it end."""
+        while self._claims == claim and _standing_group(group_id) is not None:
             time.sleep(GROUP_CHECK_SECONDS)
+        with self._claim_lock:
+            if self._claims != claim:
+                return  # released
         self.replica.signal(True)
         _end_self()
 

@@ -35,7 +35,7 @@ from ray.util.scheduling_strategies import (
 from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation, Unwatch
 from vertexd.backends.handles import RayHandle, RayReplica
 from vertexd.backends.process_group import kill_group
-from vertexd.backends.ray.actor import RemoteReplicaActor
+from vertexd.backends.ray.actor import RELEASE_WAIT_SECONDS, RemoteReplicaActor
 from vertexd.backends.ray.config import RayConfig
 from vertexd.backends.ray.placement import (
     GB,
@@ -50,7 +50,7 @@ from vertexd.backends.ray.placement import (
     remove_groups_named,
     reserve_group,
 )
-from vertexd.backends.ray.pool import WarmPool
+from vertexd.backends.ray.pool import WarmPool, is_warm
 from vertexd.core.joblog import format_line, open_for_append
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
@@ -272,18 +272,26 @@ class RayBackend:
                 state.actor.signal.remote(force)
 
     def cleanup(self, handle: Handle) -> None:
-        """Kill the process groups, then the actors, then remove the placement group."""
+        """Kill the process groups, then the actors (warm ones are given back to the pool),
+        then remove the placement group."""
         handle = _own(handle)
         states = [self._replica(entry) for entry in handle.replicas]
         kills = [s.actor.signal.remote(True) for s in states if s.actor is not None]
         if kills:
             ray.wait(kills, num_returns=len(kills), timeout=KILL_WAIT_SECONDS)
-        for state in states:
-            if state.actor is not None:
-                try:
-                    ray.kill(state.actor)
-                except (RayError, ValueError) as exc:
-                    log.info("Ray actor of %s: %s", state.task, exc)
+        releases = []
+        for entry, state in zip(handle.replicas, states, strict=True):
+            if state.actor is None:
+                continue
+            if self._pool is not None and is_warm(entry.actor):
+                releases.append(self._pool.give_back(entry.actor, state.actor, state.node_id))
+                continue
+            try:
+                ray.kill(state.actor)
+            except (RayError, ValueError) as exc:
+                log.info("Ray actor of %s: %s", state.task, exc)
+        if releases:  # before the group goes, which would end them
+            ray.wait(releases, num_returns=len(releases), timeout=RELEASE_WAIT_SECONDS + 1)
         remove_group(handle.placement_group)
         for entry in handle.replicas:
             self._replicas.pop(entry.actor, None)

@@ -2,11 +2,12 @@
 in a worker process that already runs instead of waiting for a new one (about a second).
 
 An idle actor reserves nothing (`num_cpus=0`, no memory): the job's placement group still
-holds the replica's resources, and `reserve` claims an idle actor on the node Ray placed each
-bundle on. A claim succeeds once (the actor's own lock), a claimed actor runs one replica and
-is killed with the job, and a thread here makes new ones to refill each node. Idle actors are
-named `vertexd-warm-...` and detached: a server started after a `kill -9` adopts them; one
-that stops cleanly retires its idle ones.
+holds the replica's resources, and `reserve` claims an idle actor on the node Ray placed
+each bundle on. A claim succeeds once (the actor's own lock), so an actor runs one replica
+at a time; the job's cleanup gives it back (`give_back`: its processes killed, idle again),
+and a thread here makes new ones to refill each node meanwhile (more than `size` idle are
+retired). Idle actors are named `vertexd-warm-...` and detached: a server started after a
+`kill -9` adopts them; one that stops cleanly retires its idle ones.
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ log = logging.getLogger(__name__)
 
 WARM_PREFIX = "vertexd-warm-"
 REFILL_SECONDS = 2.0  # how often live nodes are listed when no claim wakes the refill sooner
+# A node that still has an idle actor is refilled this long after its last claim, not at
+# once: a new Ray worker costs about a second of CPU, which would slow the replica that was
+# just placed there (on a small machine); a node with none left is refilled at once.
+REFILL_DELAY_SECONDS = 1.0
 STARTING_WAIT_SECONDS = 0.2  # the longest a new actor's answer waits to be collected
 RETIRE_WAIT_SECONDS = 2.0
 
 Warm = tuple[str, Any]  # an actor's name and its handle
-Starting = tuple[str, Any, str]  # and the node it was made on ("" when adopted)
+# and the node it was made on ("" when adopted), and whether it is one given back
+Starting = tuple[str, Any, str, bool]
 
 
 class WarmPool:
@@ -42,6 +48,7 @@ class WarmPool:
         self._starting: dict[Any, Starting] = {}  # by their `state` call, until it answers
         self._lock = threading.Lock()
         self._wake, self._stopped = threading.Event(), threading.Event()
+        self._taken: dict[str, float] = {}  # when each node's last idle actor was taken
         self._alive: set[str] = set()  # live node ids, as of `_nodes_checked`
         self._nodes_checked = 0.0
         self._thread = threading.Thread(target=self._keep, name="ray-warm-pool", daemon=True)
@@ -57,8 +64,17 @@ class WarmPool:
         with self._lock:
             idle = self._idle.get(node_id) or []
             taken = idle.pop() if idle else None
+            self._taken[node_id] = time.monotonic()
         self._wake.set()
         return taken
+
+    def give_back(self, name: str, handle: Any, node_id: str) -> Any:
+        """A job is done with this actor: it kills what its replica left and is idle again
+        (kept, or retired when its node has enough). The release call, to wait for."""
+        release = handle.release.remote()
+        with self._lock:
+            self._starting[release] = (name, handle, node_id, True)
+        return release
 
     def idle_counts(self) -> dict[str, int]:
         with self._lock:
@@ -72,7 +88,7 @@ class WarmPool:
             self._thread.join(timeout=10)
         with self._lock:
             actors = [a for idle in self._idle.values() for a in idle]
-            actors += [(name, handle) for name, handle, _ in self._starting.values()]
+            actors += [(name, handle) for name, handle, _, _ in self._starting.values()]
             self._idle.clear()
             self._starting.clear()
         retiring = [handle.retire.remote() for _, handle in actors]
@@ -90,7 +106,7 @@ class WarmPool:
                 handle = ray.get_actor(name, namespace=namespace)
             except ValueError:
                 continue
-            self._starting[handle.state.remote()] = (name, handle, "")
+            self._starting[handle.state.remote()] = (name, handle, "", False)
 
     def _keep(self) -> None:
         """Refill, then wait for a new actor to answer (collected at once) or for a claim."""
@@ -103,7 +119,7 @@ class WarmPool:
                     ray.wait(waiting, num_returns=1, timeout=STARTING_WAIT_SECONDS)
                     self._collect()
                 else:
-                    self._wake.wait(REFILL_SECONDS)
+                    self._wake.wait(self._next_refill())
                     self._wake.clear()
             except Exception:  # the cluster is away for now, say: the pool tries again later
                 log.exception("warm Ray actors")
@@ -118,14 +134,16 @@ class WarmPool:
         ready, _ = ray.wait(waiting, num_returns=len(waiting), timeout=0)
         for ref in ready:
             with self._lock:
-                name, handle, _ = self._starting.pop(ref)
+                name, handle, _, given_back = self._starting.pop(ref)
             try:
                 state = ray.get(ref)
             except RayError as exc:
                 log.info("warm Ray actor %s did not start: %s", name, exc)
                 continue
             if not state["idle"]:
-                continue  # claimed meanwhile: it belongs to a job now
+                if given_back:  # its replica's processes would not end: not to be reused
+                    ray.kill(handle)
+                continue  # else claimed meanwhile: it belongs to a job now
             with self._lock:
                 idle = self._idle.setdefault(state["nodeId"], [])
                 extra = len(idle) >= self.size  # adopted beyond the size
@@ -145,15 +163,24 @@ class WarmPool:
             for node in set(self._idle) - alive:
                 del self._idle[node]  # their actors died with the node
             starting: dict[str, int] = {}
-            for _, _, node in self._starting.values():
+            for _, _, node, _ in self._starting.values():
                 starting[node] = starting.get(node, 0) + 1
             wanted = {
                 node: self.size - len(self._idle.get(node, [])) - starting.get(node, 0)
                 for node in alive
+                if not self._idle.get(node)
+                or now >= self._taken.get(node, 0) + REFILL_DELAY_SECONDS
             }
         for node, missing in wanted.items():
             for _ in range(missing):
                 self._create(node)
+
+    def _next_refill(self) -> float:
+        """Seconds until a deferred refill is due, at most REFILL_SECONDS."""
+        with self._lock:
+            due = [at + REFILL_DELAY_SECONDS for at in self._taken.values()]
+        waits = [at - time.monotonic() for at in due if at > time.monotonic()]
+        return min([REFILL_SECONDS, *waits])
 
     def _create(self, node_id: str) -> None:
         name = f"{WARM_PREFIX}{node_id[:8]}-{secrets.token_hex(4)}"
@@ -167,4 +194,8 @@ class WarmPool:
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
         ).remote(None, self.config.start_deadline_seconds)
         with self._lock:
-            self._starting[handle.state.remote()] = (name, handle, node_id)
+            self._starting[handle.state.remote()] = (name, handle, node_id, False)
+
+
+def is_warm(actor_name: str) -> bool:
+    return actor_name.startswith(WARM_PREFIX)

@@ -100,6 +100,11 @@ class ReplicaProcess:
         if process is not None:
             kill_group(process.pid, self._start_time, force)
 
+    def wait_ended(self, timeout: float) -> bool:
+        """Whether the process, if one was started, has ended (waiting up to `timeout` s)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._process is None or self._finished, timeout)
+
     # -- inside ------------------------------------------------------------------------------
     def _add(self, task: str, stream: str, text: str) -> None:
         with self._changed:

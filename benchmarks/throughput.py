@@ -1,0 +1,127 @@
+"""Jobs per second: 500 trivial jobs created at once, with room for all of them and when each
+must run alone, against the floor of the same module run by a shell loop, in one run.
+
+For each capacity a real `vertexd serve` starts in a temporary home; one trivial
+pythonPackageSpec job (a module that parses its arguments and exits) caches its Python
+environment; then --jobs jobs are created by --clients clients at once while a probe client
+creates, gets and lists every 20 ms (api_under_load.py's load). Printed per capacity: jobs/s
+(the burst's jobs over the seconds from first create to last end), how many SUCCEEDED (none
+may be lost), vertexd's CPU per job (the server and its helpers, the replicas apart), and
+the probe's p99 latencies against the seams issue's targets. The floor: the same module,
+with the same environment's Python, started 50 times by `bash` one after another and all at
+once (`&`, then `wait`): processes/s and CPU per process.
+
+    python benchmarks/throughput.py [--jobs 500] [--clients 50]
+
+Targets (issue "Throughput", 2 cores): >= 50 jobs/s with room for all, >= 20 jobs/s alone.
+Printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from api_under_load import (  # benchmarks/, beside this script
+    ROOM_FOR_ALL,
+    SUCCEEDED,
+    TARGETS_MS,
+    Run,
+    idle,
+    load,
+    percentiles,
+    start_server,
+)
+
+ALONE = ("--cpus", "4", "--memory-gb", "15")  # one n1-standard-4 replica at a time
+CAPACITIES = {"room for all": ROOM_FOR_ALL, "one at a time": ALONE}
+TARGETS = {"room for all": 50.0, "one at a time": 20.0}  # jobs/s
+FLOOR_PROCESSES = 50
+MODULE = "bench_task.main"
+
+
+def measure(capacity: tuple[str, ...], jobs: int, clients: int) -> tuple[Run, dict[str, float]]:
+    """The load run on a new server of that capacity, and the floor with its environment."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server, url = start_server(Path(tmp), capacity)
+        try:
+            with httpx.Client(base_url=url, timeout=120) as client:
+                idle(client, 0)  # the environment is built once
+            run = load(url, server.pid, jobs, clients)
+            floor = shell_floor(environment_python(Path(tmp)))
+        finally:
+            server.terminate()
+            server.wait()
+    return run, floor
+
+
+def environment_python(home: Path) -> Path:
+    found = sorted((home / "envs").glob("*/bin/python"))
+    if not found:
+        raise RuntimeError(f"no Python environment was made under {home / 'envs'}")
+    return found[0]
+
+
+def shell_floor(python: Path) -> dict[str, float]:
+    """Processes/s and CPU ms per process of a bash loop running the module, serial and &."""
+    floor = {}
+    each = f'for i in $(seq {FLOOR_PROCESSES}); do "$PY" -m {MODULE} --index $i'
+    for how, loop in (("serial", f"{each}; done"), ("at once", f"{each} & done; wait")):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run(["bash", "-c", loop], env={**os.environ, "PY": str(python)}, check=True)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        floor[f"{how} /s"] = FLOOR_PROCESSES / wall
+        floor[f"{how} cpu ms"] = cpu / FLOOR_PROCESSES * 1000
+    return floor
+
+
+def report(name: str, run: Run, floor: dict[str, float], jobs: int) -> None:
+    created = len(run.ms["burst"])
+    succeeded = sum(1 for body in run.ended if body["state"] == SUCCEEDED)
+    rate = created / run.wall
+    itself, replicas, _ = run.cpu
+    # The probe's jobs ran too: CPU is shared over every job that ended.
+    per_job = 1000 / max(len(run.ended), 1)
+    verdict = "met" if rate >= TARGETS[name] else "NOT met"
+    print(f"{name} ({' '.join(CAPACITIES[name])}):")
+    print(f"  {rate:6.1f} jobs/s ({created} created at once, {run.wall:.1f} s to the last end); "
+          f"target >= {TARGETS[name]:g}: {verdict}")  # fmt: skip
+    print(f"  {succeeded}/{len(run.ended)} SUCCEEDED, {jobs - created} not created, "
+          f"{len(run.errors)} failed calls")  # fmt: skip
+    print(f"  CPU per job: vertexd {itself * per_job:.1f} ms, its replicas (runner and module) "
+          f"{replicas * per_job:.1f} ms")  # fmt: skip
+    p99 = {kind: percentiles(run.ms[kind])[2] for kind in TARGETS_MS if run.ms[kind]}
+    print("  probe p99 while they ran: " + ", ".join(
+        f"{kind} {value:.0f} ms (target {TARGETS_MS[kind]:g})" for kind, value in p99.items()
+    ))  # fmt: skip
+    like = "at once" if name == "room for all" else "serial"  # the floor this run compares to
+    print(f"  floor, {FLOOR_PROCESSES} x `python -m {MODULE}` by bash: serial "
+          f"{floor['serial /s']:.1f}/s ({floor['serial cpu ms']:.0f} ms CPU each), at once "
+          f"{floor['at once /s']:.1f}/s ({floor['at once cpu ms']:.0f} ms CPU each); "
+          f"vertexd / floor ({like}): {rate / floor[f'{like} /s']:.2f}")  # fmt: skip
+    for error in run.errors[:5]:
+        print(f"  failed call: {error}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=50)
+    options = parser.parse_args()
+    print(f"cores: {os.cpu_count()}; {options.jobs} jobs by {options.clients} clients at once")
+    for name, capacity in CAPACITIES.items():
+        run, floor = measure(capacity, options.jobs, options.clients)
+        report(name, run, floor, options.jobs)
+
+
+if __name__ == "__main__":
+    main()
