@@ -53,8 +53,8 @@ def measure(capacity: tuple[str, ...], jobs: int, clients: int) -> tuple[Run, di
         try:
             with httpx.Client(base_url=url, timeout=120) as client:
                 idle(client, 0)  # the environment is built once
+            floor = shell_floor(environment_python(Path(tmp)))  # while the server is idle
             run = load(url, server.pid, jobs, clients)
-            floor = shell_floor(environment_python(Path(tmp)))
         finally:
             server.terminate()
             server.wait()
