@@ -88,7 +88,7 @@ def report(name: str, run: Run, floor: dict[str, float], jobs: int) -> None:
     created = len(run.ms["burst"])
     succeeded = sum(1 for body in run.ended if body["state"] == SUCCEEDED)
     rate = created / run.wall
-    itself, replicas, _ = run.cpu
+    itself, replicas, clients = run.cpu
     # The probe's jobs ran too: CPU is shared over every job that ended.
     per_job = 1000 / max(len(run.ended), 1)
     verdict = "met" if rate >= TARGETS[name] else "NOT met"
@@ -98,7 +98,8 @@ def report(name: str, run: Run, floor: dict[str, float], jobs: int) -> None:
     print(f"  {succeeded}/{len(run.ended)} SUCCEEDED, {jobs - created} not created, "
           f"{len(run.errors)} failed calls")  # fmt: skip
     print(f"  CPU per job: vertexd {itself * per_job:.1f} ms, its replicas (runner and module) "
-          f"{replicas * per_job:.1f} ms")  # fmt: skip
+          f"{replicas * per_job:.1f} ms; this benchmark's clients {clients * per_job:.1f} ms "
+          f"(all on the same cores)")  # fmt: skip
     p99 = {kind: percentiles(run.ms[kind])[2] for kind in TARGETS_MS if run.ms[kind]}
     print("  probe p99 while they ran: " + ", ".join(
         f"{kind} {value:.0f} ms (target {TARGETS_MS[kind]:g})" for kind, value in p99.items()

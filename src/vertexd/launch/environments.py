@@ -119,22 +119,41 @@ class EnvironmentBuilder:
         executor = lookup(executor_image_uri)
         if executor is None:
             raise InvalidArgument(unknown_image_message(executor_image_uri))
-        staging = self.envs_dir / ".staging"
-        staging.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=staging) as scratch:
-            packages = [
-                self._package(uri, Path(scratch, str(i))) for i, uri in enumerate(package_uris)
-            ]
-            key = environment_key(executor, packages, self.shim)
-            path = self.envs_dir / f"{executor.family}-{executor.version}-{key[:16]}"
-            build = _Build(executor, packages, Path(scratch), log, should_stop)
-            reused = _complete(path) or self._build_once(path, build)
+        found = self._built(executor, package_uris)  # the usual case: no scratch folder
+        if found is not None:
+            path, key, reused = *found, True
+        else:
+            staging = self.envs_dir / ".staging"
+            staging.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=staging) as scratch:
+                packages = [
+                    self._package(uri, Path(scratch, str(i))) for i, uri in enumerate(package_uris)
+                ]
+                key = environment_key(executor, packages, self.shim)
+                path = self._path(executor, key)
+                build = _Build(executor, packages, Path(scratch), log, should_stop)
+                reused = _complete(path) or self._build_once(path, build)
         seconds = time.monotonic() - started
         if reused:
             log(f"Python environment {path.name} reused ({seconds * 1000:.0f} ms).")
         else:
             log(f"Python environment {path.name} built in {seconds:.1f} s.")
         return PythonEnvironment(path / "bin" / "python", key, reused)
+
+    def _built(self, executor: Executor, package_uris: list[str]) -> tuple[Path, str] | None:
+        """The complete environment for packages that are all local files, and its key."""
+        packages = []
+        for uri in package_uris:
+            local = self.storage.local_path(uri)
+            if local is None or not local.is_file():
+                return None
+            packages.append(_Package(uri, local, _sha256(local)))
+        key = environment_key(executor, packages, self.shim)
+        path = self._path(executor, key)
+        return (path, key) if _complete(path) else None
+
+    def _path(self, executor: Executor, key: str) -> Path:
+        return self.envs_dir / f"{executor.family}-{executor.version}-{key[:16]}"
 
     def _package(self, uri: str, scratch: Path) -> _Package:
         local = self.storage.local_path(uri)

@@ -144,8 +144,9 @@ class Supervisor:
             self._release(plan)
             self._fail_to_start(str(exc))
             return None
-        self.store.set_handle(self.name, dump_handle(handle))
-        started = self.store.mark_running(self.name)
+        started = self.store.mark_running(self.name, dump_handle(handle))
+        if started is None:  # cancelled meanwhile: the handle is kept all the same
+            self.store.set_handle(self.name, dump_handle(handle))
         self._deadline = _deadline(started) if started else None
         self.service_log(f"Started {len(plan.replicas)} replica(s) on the {handle.label} backend.")
         return handle

@@ -160,8 +160,12 @@ class JobStore:
     def requeue(self, name: str) -> Record | None:
         return self._move(name, states.QUEUED, devices=None)
 
-    def mark_running(self, name: str) -> Record | None:
-        return self._move(name, states.RUNNING, start=True)
+    def mark_running(self, name: str, handle: dict[str, Any] | None = None) -> Record | None:
+        """RUNNING; with `handle`, what the backend started is saved in the same write (when
+        the move is refused, the caller saves it with `set_handle`)."""
+        if handle is None:
+            return self._move(name, states.RUNNING, start=True)
+        return self._move(name, states.RUNNING, start=True, handle=handle)
 
     def mark_succeeded(self, name: str) -> Record | None:
         return self._move(name, states.SUCCEEDED, end=True)
