@@ -175,12 +175,13 @@ def prober(url: str, run: Run, stop: threading.Event) -> None:
             time.sleep(PROBE_PAUSE_SECONDS)
 
 
-def load(url: str, pid: int, jobs: int, clients: int) -> Run:
-    """Creates by all clients at once while the readers loop, until every job has ended."""
+def load(url: str, pid: int, jobs: int, clients: int, probe: bool = True) -> Run:
+    """Creates by all clients at once while the probe loops (unless not `probe`), until every
+    job has ended."""
     cpu_before = cpu_seconds(pid)
     run, start, stop = Run(), threading.Barrier(clients + 1), threading.Event()
     with ThreadPoolExecutor(clients + 2) as pool, httpx.Client(base_url=url, timeout=120) as client:
-        readers = [pool.submit(prober, url, run, stop)]
+        readers = [pool.submit(prober, url, run, stop)] if probe else []
         shares = [range(i, jobs, clients) for i in range(clients)]
         creators = [pool.submit(creator, url, run, share, start) for share in shares]
         try:

@@ -7,7 +7,8 @@ environment; then --jobs jobs are created by --clients clients at once while a p
 creates, gets and lists every 20 ms (api_under_load.py's load). Printed per capacity: jobs/s
 (the burst's jobs over the seconds from first create to last end), how many SUCCEEDED (none
 may be lost), vertexd's CPU per job (the server and its helpers, the replicas apart), and
-the probe's p99 latencies against the seams issue's targets. The floor: the same module,
+the probe's p99 latencies against the seams issue's targets; then the same burst without the
+probe, for jobs/s and vertexd's own CPU per job. The floor: the same module,
 with the same environment's Python, started 50 times by `bash` one after another and all at
 once (`&`, then `wait`): processes/s and CPU per process.
 
@@ -42,12 +43,16 @@ from api_under_load import (  # benchmarks/, beside this script
 ALONE = ("--cpus", "4", "--memory-gb", "15")  # one n1-standard-4 replica at a time
 CAPACITIES = {"room for all": ROOM_FOR_ALL, "one at a time": ALONE}
 TARGETS = {"room for all": 50.0, "one at a time": 20.0}  # jobs/s
+TARGET_CPU_MS = 15.0  # vertexd's own CPU per job, measured without the probe's calls
 FLOOR_PROCESSES = 50
 MODULE = "bench_task.main"
 
 
-def measure(capacity: tuple[str, ...], jobs: int, clients: int) -> tuple[Run, dict[str, float]]:
-    """The load run on a new server of that capacity, and the floor with its environment."""
+def measure(
+    capacity: tuple[str, ...], jobs: int, clients: int
+) -> tuple[Run, Run, dict[str, float]]:
+    """On a new server of that capacity: the load run, the same without the probe (vertexd's
+    own CPU per job, with no API calls but the creates and one waiter), and the floor."""
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_server(Path(tmp), capacity)
         try:
@@ -55,10 +60,11 @@ def measure(capacity: tuple[str, ...], jobs: int, clients: int) -> tuple[Run, di
                 idle(client, 0)  # the environment is built once
             floor = shell_floor(environment_python(Path(tmp)))  # while the server is idle
             run = load(url, server.pid, jobs, clients)
+            quiet = load(url, server.pid, jobs, clients, probe=False)
         finally:
             server.terminate()
             server.wait()
-    return run, floor
+    return run, quiet, floor
 
 
 def environment_python(home: Path) -> Path:
@@ -84,7 +90,7 @@ def shell_floor(python: Path) -> dict[str, float]:
     return floor
 
 
-def report(name: str, run: Run, floor: dict[str, float], jobs: int) -> None:
+def report(name: str, run: Run, quiet: Run, floor: dict[str, float], jobs: int) -> None:
     created = len(run.ms["burst"])
     succeeded = sum(1 for body in run.ended if body["state"] == SUCCEEDED)
     rate = created / run.wall
@@ -97,9 +103,13 @@ def report(name: str, run: Run, floor: dict[str, float], jobs: int) -> None:
           f"target >= {TARGETS[name]:g}: {verdict}")  # fmt: skip
     print(f"  {succeeded}/{len(run.ended)} SUCCEEDED, {jobs - created} not created, "
           f"{len(run.errors)} failed calls")  # fmt: skip
-    print(f"  CPU per job: vertexd {itself * per_job:.1f} ms, its replicas (runner and module) "
-          f"{replicas * per_job:.1f} ms; this benchmark's clients {clients * per_job:.1f} ms "
-          f"(all on the same cores)")  # fmt: skip
+    print(f"  CPU per job: vertexd {itself * per_job:.1f} ms (with the probe's calls), its "
+          f"replicas (runner and module) {replicas * per_job:.1f} ms; this benchmark's clients "
+          f"{clients * per_job:.1f} ms (all on the same cores)")  # fmt: skip
+    own = quiet.cpu[0] * 1000 / max(len(quiet.ended), 1)
+    verdict = "met" if own <= TARGET_CPU_MS else "NOT met"
+    print(f"  without the probe: {len(quiet.ms['burst']) / quiet.wall:.1f} jobs/s, vertexd "
+          f"{own:.1f} ms CPU a job (target <= {TARGET_CPU_MS:g}: {verdict})")  # fmt: skip
     p99 = {kind: percentiles(run.ms[kind])[2] for kind in TARGETS_MS if run.ms[kind]}
     print("  probe p99 while they ran: " + ", ".join(
         f"{kind} {value:.0f} ms (target {TARGETS_MS[kind]:g})" for kind, value in p99.items()
@@ -120,8 +130,8 @@ def main() -> None:
     options = parser.parse_args()
     print(f"cores: {os.cpu_count()}; {options.jobs} jobs by {options.clients} clients at once")
     for name, capacity in CAPACITIES.items():
-        run, floor = measure(capacity, options.jobs, options.clients)
-        report(name, run, floor, options.jobs)
+        run, quiet, floor = measure(capacity, options.jobs, options.clients)
+        report(name, run, quiet, floor, options.jobs)
 
 
 if __name__ == "__main__":
