@@ -38,6 +38,7 @@ from api_under_load import (  # benchmarks/, beside this script
     load,
     percentiles,
     start_server,
+    wait_ended,
 )
 
 ALONE = ("--cpus", "4", "--memory-gb", "15")  # one n1-standard-4 replica at a time
@@ -60,6 +61,9 @@ def measure(
                 idle(client, 0)  # the environment is built once
             floor = shell_floor(environment_python(Path(tmp)))  # while the server is idle
             run = load(url, server.pid, jobs, clients)
+            with httpx.Client(base_url=url, timeout=120) as client:  # the probe's last jobs
+                waited = {body["name"] for body in run.ended}
+                wait_ended(client, [name for name in run.names if name not in waited])
             quiet = load(url, server.pid, jobs, clients, probe=False)
         finally:
             server.terminate()

@@ -3,6 +3,8 @@ transitions, admission, the supervisor's judgement, storage path rules. Seconds 
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -116,6 +118,26 @@ def test_admission_is_first_come_first_served() -> None:
     assert admit(queue, Resources(), host, running=0) == ["big", "small", "next"]
     assert admit(queue, Resources(4, 4), host, running=1) == []  # big waits; nobody jumps it
     assert admit(queue[1:], Resources(6, 8), host, running=1) == ["small", "next"]
+
+
+def test_admission_reads_the_queue_no_further_than_a_job_could_pass() -> None:
+    host = Resources(4, 15)
+    read: list[str] = []
+
+    def queue(count: int, need: Resources) -> Iterator[tuple[str, Resources]]:
+        for index in range(count):
+            read.append(f"job-{index}")
+            yield f"job-{index}", need
+
+    # One n1-standard-4 runs: the next waits, and with it every CPU is spoken for.
+    assert admit(queue(500, Resources(4, 15)), Resources(4, 15), host, running=1) == []
+    assert read == ["job-0"]
+    read.clear()
+    # A GPU job waits for the GPU in use; CPU jobs behind it pass while the CPUs leave room
+    # for it too, and the queue is read one job further, no more.
+    gpu_first = itertools.chain([("gpu", Resources(1, 1, 1))], queue(500, Resources(1, 1)))
+    chosen = admit(gpu_first, Resources(1, 1, 1), Resources(4, 15, 1), running=1)
+    assert chosen == ["job-0", "job-1"] and read == ["job-0", "job-1", "job-2"]
 
 
 def test_a_job_larger_than_the_host_runs_alone() -> None:

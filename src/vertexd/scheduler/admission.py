@@ -10,6 +10,7 @@ specs copied from Vertex (n1-standard-8 on a laptop) still run.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import psutil
 
@@ -28,9 +29,10 @@ def host_capacity(settings: Settings, gpus: int) -> Resources:
 
 
 def admit(
-    queued: list[tuple[str, Resources]], in_use: Resources, capacity: Resources, running: int
+    queued: Iterable[tuple[str, Resources]], in_use: Resources, capacity: Resources, running: int
 ) -> list[str]:
-    """Names of the queued jobs (in queue order) that start now."""
+    """Names of the queued jobs (in queue order) that start now. The queue is read no
+    further than a job that may still pass those waiting (a long queue costs little)."""
     chosen: list[str] = []
     waiting: Resources | None = None  # what the jobs that must wait, ahead in the queue, need
     for name, need in queued:
@@ -39,14 +41,24 @@ def admit(
             if alone or (in_use + need).fits_in(capacity):
                 chosen.append(name)
                 in_use = in_use + need
-            else:
-                waiting = need
+                continue
+            waiting = need
         elif cannot_delay(need, in_use, waiting, capacity):
             chosen.append(name)
             in_use = in_use + need
+            continue
         else:
             waiting = waiting + need
+        if no_room_to_pass(in_use, waiting, capacity):
+            break
     return chosen
+
+
+def no_room_to_pass(in_use: Resources, waiting: Resources, capacity: Resources) -> bool:
+    """Whether the CPUs or memory are spoken for even without another job: then no job later
+    in the queue may pass those waiting (cannot_delay is false for any need)."""
+    together = in_use + waiting
+    return together.cpus > capacity.cpus or together.memory_gb > capacity.memory_gb
 
 
 def cannot_delay(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -31,11 +31,20 @@ log = logging.getLogger(__name__)
 
 CUSTOM_JOBS = "customJobs"
 WORKER_THREADS = 16  # store, launch and backend calls of every supervisor
+QUEUE_PAGE = 100  # queued jobs read at a time by admission
 T = TypeVar("T")
 
 
 def demand(record: Record) -> Resources:
     return job_resources(CustomJobSpec.model_validate(record.body.get("jobSpec") or {}))
+
+
+@dataclass
+class _QueueRead:
+    """What one admission pass read of the queue: each job's demand, and whether all."""
+
+    seen: dict[str, Resources] = field(default_factory=dict)
+    whole: bool = False
 
 
 @dataclass
@@ -138,9 +147,10 @@ class Scheduler:
 
     def _admit(self, in_use: Resources, running: int) -> list[tuple[Record, Resources]]:
         """In a worker thread: move the queued jobs that fit to PENDING."""
-        names = self.store.names_in_states([states.QUEUED], CUSTOM_JOBS)
-        self._demands = {name: self._demand_of(name) for name in names}
-        chosen = admit(list(self._demands.items()), in_use, self.capacity, running)
+        read = _QueueRead()
+        chosen = admit(self._queued(read), in_use, self.capacity, running)
+        # A whole read of the queue forgets the demands of jobs no longer queued.
+        self._demands = read.seen if read.whole else {**self._demands, **read.seen}
         admitted = []
         for name in chosen:
             need = self._demands.pop(name)
@@ -154,6 +164,20 @@ class Scheduler:
             self._log_gpus(record)
             admitted.append((record, need))
         return admitted
+
+    def _queued(self, read: _QueueRead) -> Iterator[tuple[str, Resources]]:
+        """The queued jobs and their demands, oldest first, read a page at a time as far as
+        admission reads them (into `read`)."""
+        offset = 0
+        while True:
+            page = self.store.names_in_states([states.QUEUED], CUSTOM_JOBS, QUEUE_PAGE, offset)
+            for name in page:
+                read.seen[name] = self._demand_of(name)
+                yield name, read.seen[name]
+            if len(page) < QUEUE_PAGE:
+                read.whole = True
+                return
+            offset += len(page)
 
     def _take_gpus(self, name: str) -> list[list[str]] | None:
         """Device ids per replica for a job admission chose (every replica gets a list, so

@@ -112,13 +112,17 @@ class JobStore:
             rows = conn.execute(stmt.order_by(resources.c.create_time)).all()
         return [record_of(r) for r in rows]
 
-    def names_in_states(self, short_states: Iterable[str], kind: str) -> list[str]:
-        """The names only, oldest first: what admission reads after every state change."""
+    def names_in_states(
+        self, short_states: Iterable[str], kind: str, limit: int | None = None, offset: int = 0
+    ) -> list[str]:
+        """The names only, oldest first (a page of them with `limit`): what admission reads
+        after every state change."""
         stmt = select(resources.c.name).where(
             resources.c.kind == kind, _state_in(set(short_states))
         )
+        stmt = stmt.order_by(resources.c.create_time, resources.c.name).offset(offset)
         with self.engine.connect() as conn:
-            return list(conn.execute(stmt.order_by(resources.c.create_time)).scalars())
+            return list(conn.execute(stmt.limit(limit)).scalars())
 
     def delete(self, name: str) -> None:
         with self.engine.begin() as conn:
