@@ -115,3 +115,27 @@ def _fork_servers() -> list[int]:
         ):
             found.append(process.pid)
     return found
+
+
+def test_a_runner_that_ends_while_it_is_looked_at_is_seen_with_its_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race between the two looks of a poll (exit file, then liveness): a fake `alive`
+    records the exit as the runner would, right as the poll looks, and says it is gone."""
+    from vertexd.backends import local, process_group
+    from vertexd.backends.handles import LocalReplica
+
+    exit_file = tmp_path / "workerpool0-0.exit"
+    replica = LocalReplica(task="workerpool0-0", pid=1, start_time=None, exit_file=str(exit_file))
+
+    def ends_now(pid: int, started: float | None) -> bool:
+        process_group.record_exit(exit_file, 0)
+        return False
+
+    monkeypatch.setattr(local.process_group, "alive", ends_now)
+    backend = local.LocalBackend()
+    try:
+        status = backend._status(replica)
+    finally:
+        backend.close()
+    assert not status.lost and status.exit_code == 0
