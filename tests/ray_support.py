@@ -30,6 +30,25 @@ def node_args(address: str) -> dict[str, Any]:
     return sizes
 
 
+def warm_actors(namespace: str | None = None) -> dict[str, dict[str, Any]]:
+    """The live warm actors (of a namespace, or of all), by name: their `state` (idle or not,
+    node, the placement group id a claimed one runs in, pid)."""
+    import ray
+
+    found = {}
+    for entry in ray.util.list_named_actors(all_namespaces=True):
+        if not entry["name"].startswith("vertexd-warm-"):
+            continue
+        if namespace is not None and entry["namespace"] != namespace:
+            continue
+        try:
+            actor = ray.get_actor(entry["name"], namespace=entry["namespace"])
+            found[entry["name"]] = ray.get(actor.state.remote(), timeout=10)
+        except (ValueError, ray.exceptions.RayError):
+            continue  # ending
+    return found
+
+
 def _start_cluster() -> Any:
     from ray.cluster_utils import Cluster
 

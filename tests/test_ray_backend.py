@@ -17,7 +17,7 @@ import pytest
 from conftest import Server, python_job, write_wheel
 from ddp_package import ddp_wheel
 from probe_package import probe_wheel
-from ray_support import NODES
+from ray_support import NODES, warm_actors
 from test_custom_jobs_run import _group_alive
 from test_ddp_local import ddp_job
 
@@ -74,25 +74,10 @@ def ray_leftovers(job_name: str) -> tuple[list[str], list[str]]:
     ]
     ids = {g["placement_group_id"] for g in job_groups}
     actors = [a["name"] for a in named if a["name"].startswith(prefix)]
-    actors += [warm for warm, group in claimed_warm_actors(named) if group in ids]
+    claimed = {name: s["group"] for name, s in warm_actors().items() if not s["idle"]}
+    actors += [name for name, group in claimed.items() if group in ids]
     groups = [g["name"] for g in job_groups if g["state"] != "REMOVED"]
     return actors, groups
-
-
-def claimed_warm_actors(named: list[dict[str, str]]) -> list[tuple[str, str]]:
-    """Warm actors alive and claimed: (name, the id of the placement group they run in)."""
-    claimed = []
-    for entry in named:
-        if not entry["name"].startswith("vertexd-warm-"):
-            continue
-        try:
-            actor = ray.get_actor(entry["name"], namespace=entry["namespace"])
-            state = ray.get(actor.state.remote(), timeout=10)
-        except (ValueError, ray.exceptions.RayError):
-            continue  # gone meanwhile
-        if not state["idle"]:
-            claimed.append((entry["name"], state["group"]))
-    return claimed
 
 
 def assert_released(job_name: str, timeout: float = 15) -> None:

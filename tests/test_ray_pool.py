@@ -17,7 +17,7 @@ import pytest
 
 from conftest import Server, python_job
 from probe_package import probe_wheel
-from ray_support import NODES
+from ray_support import NODES, warm_actors
 
 ray = pytest.importorskip("ray")
 
@@ -27,20 +27,6 @@ PROBE = "gs://test-bucket/packages/probe-0.1-py3-none-any.whl"
 WARM = "vertexd-warm-"
 SERVER_NAMESPACE = "vertexd"  # where `vertexd serve` keeps its actors
 RESOURCES = ("CPU", "memory", "GPU")
-
-
-def warm_actors(namespace: str) -> dict[str, dict[str, Any]]:
-    """The live warm actors of a namespace, by name: idle or not, node, group."""
-    found = {}
-    for entry in ray.util.list_named_actors(all_namespaces=True):
-        if entry["namespace"] != namespace or not entry["name"].startswith(WARM):
-            continue
-        try:
-            actor = ray.get_actor(entry["name"], namespace=namespace)
-            found[entry["name"]] = ray.get(actor.state.remote(), timeout=10)
-        except (ValueError, ray.exceptions.RayError):
-            continue  # ending
-    return found
 
 
 def idle_per_node(namespace: str) -> dict[str, int]:

@@ -86,17 +86,15 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
     )
     if containers is None:
         log.info("no container engine: %s", engine_search.explain())
-    closers: list[Callable[[], None]] = []  # what the backends hold until shutdown
+    close_backend: Callable[[], None]  # what the backend holds until shutdown
     gpus: GpuPool | None = None  # on Ray, the cluster hands out its GPUs
     backend: Backend
     if settings.backend == "ray":
         ray, capacity = ray_backend(settings)
-        backend = ray
-        closers.append(ray.close)
+        backend, close_backend = ray, ray.close
     else:
         local = LocalBackend(settings.replica_nice)
-        backend = local
-        closers.append(local.close)
+        backend, close_backend = local, local.close
         gpus = GpuPool(read_inventory(settings.gpus))
         capacity = host_capacity(settings, len(gpus))
         for gpu in gpus.gpus.values():
@@ -155,8 +153,7 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
             await asyncio.to_thread(grpc.stop)
         await tuner.shutdown()
         await scheduler.shutdown()
-        for close in closers:
-            await asyncio.to_thread(close)
+        await asyncio.to_thread(close_backend)
         await asyncio.to_thread(engine.dispose)
 
     app = FastAPI(

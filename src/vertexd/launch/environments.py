@@ -144,8 +144,8 @@ class EnvironmentBuilder:
         """The complete environment for packages that are all local files, and its key."""
         packages = []
         for uri in package_uris:
-            local = self.storage.local_path(uri)
-            if local is None or not local.is_file():
+            local = self._local_file(uri)
+            if local is None:
                 return None
             packages.append(_Package(uri, local, _sha256(local)))
         key = environment_key(executor, packages, self.shim)
@@ -156,9 +156,13 @@ class EnvironmentBuilder:
         return self.envs_dir / f"{executor.family}-{executor.version}-{key[:16]}"
 
     def _package(self, uri: str, scratch: Path) -> _Package:
-        local = self.storage.local_path(uri)
-        path = local if local is not None and local.is_file() else self.storage.fetch(uri, scratch)
+        path = self._local_file(uri) or self.storage.fetch(uri, scratch)
         return _Package(uri, path, _sha256(path))
+
+    def _local_file(self, uri: str) -> Path | None:
+        """The package's file in the local buckets, if it is one."""
+        local = self.storage.local_path(uri)
+        return local if local is not None and local.is_file() else None
 
     def _build_once(self, path: Path, build: _Build) -> bool:
         """Build `path` under its lock. True when another builder finished it meanwhile."""

@@ -167,9 +167,8 @@ class JobStore:
     def mark_running(self, name: str, handle: dict[str, Any] | None = None) -> Record | None:
         """RUNNING; with `handle`, what the backend started is saved in the same write (when
         the move is refused, the caller saves it with `set_handle`)."""
-        if handle is None:
-            return self._move(name, states.RUNNING, start=True)
-        return self._move(name, states.RUNNING, start=True, handle=handle)
+        columns: dict[str, Any] = {} if handle is None else {"handle": handle}
+        return self._move(name, states.RUNNING, start=True, **columns)
 
     def mark_succeeded(self, name: str) -> Record | None:
         return self._move(name, states.SUCCEEDED, end=True)

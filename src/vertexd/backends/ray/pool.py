@@ -76,10 +76,6 @@ class WarmPool:
             self._starting[release] = (name, handle, node_id, True)
         return release
 
-    def idle_counts(self) -> dict[str, int]:
-        with self._lock:
-            return {node: len(actors) for node, actors in self._idle.items()}
-
     def close(self) -> None:
         """Stop refilling and retire the idle actors (one claimed meanwhile stays)."""
         self._stopped.set()
@@ -146,7 +142,7 @@ class WarmPool:
                 continue  # else claimed meanwhile: it belongs to a job now
             with self._lock:
                 idle = self._idle.setdefault(state["nodeId"], [])
-                extra = len(idle) >= self.size  # adopted beyond the size
+                extra = len(idle) >= self.size  # adopted or given back beyond the size
                 if not extra:
                     idle.append((name, handle))
             if extra:
