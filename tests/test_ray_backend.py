@@ -179,7 +179,7 @@ def test_a_dead_actor_fails_the_gang_and_its_orphans_are_killed(
     pids = wait_for_files(tmp_path, 3)
     ray_server.wait_for(name, "JOB_STATE_RUNNING")
     time.sleep(0.5)  # the server has heard of every replica's pid
-    actor = psutil.Process(pids["workerpool1-0"]["me"]).ppid()
+    actor = pids["workerpool1-0"]["parent"]
     os.kill(actor, signal.SIGKILL)  # what Ray does not notice for the gang
     done = ray_server.wait_for(name, "JOB_STATE_FAILED", "JOB_STATE_SUCCEEDED", timeout=30)
     assert done["state"] == "JOB_STATE_FAILED"
