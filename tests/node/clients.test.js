@@ -15,7 +15,10 @@ const auth = {
   getRequestHeaders: async () => new Headers(),
   getProjectId: async () => 'node-project',
   fetch: (url, request) =>
-    fetch(url, {method: request.method, headers: request.headers, body: request.body, signal: request.signal}),
+    fetch(url, {method: request.method, headers: request.headers, body: request.body, signal: request.signal})
+      .catch(error => {  // fetch's own message ("fetch failed") hides which call and why
+        throw new Error(`${request.method} ${url}: ${error.message}: ${error.cause}`, {cause: error});
+      }),
 };
 const options = {apiEndpoint: '127.0.0.1', port, protocol: 'http', fallback: true, auth};
 const jobs = new JobServiceClient(options);
