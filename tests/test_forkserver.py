@@ -94,24 +94,31 @@ def test_kill_9_of_vertexd_leaves_no_fork_server(tmp_path: Path) -> None:
             "JOB_STATE_SUCCEEDED"
         )
         assert server.process is not None
-        owned = [p for p in _fork_servers() if psutil.Process(p).ppid() == server.process.pid]
-        assert len(owned) == 1
+        owned = [psutil.Process(pid) for pid in _fork_servers(parent=server.process.pid)]
+        assert len(owned) == 2  # vertexd's own, and the warm one of the job's environment
         server.stop(kill=True)
-        psutil.Process(owned[0]).wait(timeout=10)
+        _, alive = psutil.wait_procs(owned, timeout=10)
+        assert not alive
     finally:
         server.stop()
 
 
-def _fork_servers() -> list[int]:
-    """Fork servers started by this test process (or by a server it started)."""
+def _fork_servers(parent: int | None = None) -> list[int]:
+    """Fork servers started by this test process (or by a server it started), or by `parent`:
+    not their runners, nor replicas forked from a warm one (their parent is a runner)."""
     found = []
-    for process in psutil.process_iter(["cmdline", "status", "name"]):
+    for process in psutil.process_iter(["cmdline", "status", "name", "ppid"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        runner = process.info["name"] == RUNNER_NAME.decode()
+        try:
+            forked = psutil.Process(process.info["ppid"]).name() == RUNNER_NAME.decode()
+        except psutil.Error:
+            forked = True  # its parent has gone: not a fork server's parent, a server
         if (
-            "forkserver import serve" in cmdline
-            and not runner
+            ("forkserver import serve" in cmdline or "backends.warm_python" in cmdline)
+            and process.info["name"] != RUNNER_NAME.decode()
+            and not forked
             and process.info["status"] != "zombie"
+            and parent in (None, process.info["ppid"])
         ):
             found.append(process.pid)
     return found

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Local replicas run this much nicer than the server, so that the API answers quickly
     # while replicas fill the host (0: the server's priority).
     replica_nice: int = 10
+    # pythonPackageSpec replicas forked from a started interpreter of their environment
+    # (backends/warm_python.py), not started anew: no Python start-up per replica.
+    warm_python: bool = True
     # Docker Engine API socket (Docker or Podman) for replicas with an image, e.g.
     # unix:///var/run/docker.sock. Empty: the first that answers of DOCKER_HOST,
     # CONTAINER_HOST and the usual sockets (backends/container/discovery.py); "none": off.

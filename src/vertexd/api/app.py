@@ -93,7 +93,7 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
         ray, capacity = ray_backend(settings)
         backend, close_backend = ray, ray.close
     else:
-        local = LocalBackend(settings.replica_nice)
+        local = LocalBackend(settings.replica_nice, settings.warm_python)
         backend, close_backend = local, local.close
         gpus = GpuPool(read_inventory(settings.gpus))
         capacity = host_capacity(settings, len(gpus))

@@ -2,7 +2,9 @@
 
 Each replica runs under `local_runner`, which copies its output into the job log and records
 its exit code in a file; runners are forked by a warm fork server (`forkserver`), so a replica
-costs no Python start-up. The handle keeps pids, their start times (so a reused pid is never
+costs no Python start-up. A `python -m MODULE` replica in an environment vertexd built is
+forked, runner and all, from a fork server in that environment's Python (`warm_python`).
+The handle keeps pids, their start times (so a reused pid is never
 mistaken for ours) and the exit files: enough for a restarted server to reattach. Exits are
 heard through pidfds (`exit_watch`), so a running job costs nothing until it ends.
 """
@@ -18,6 +20,7 @@ from vertexd.backends import exit_watch, process_group
 from vertexd.backends.base import Handle, LaunchError, ReplicaStatus, Reservation, Unwatch
 from vertexd.backends.forkserver import ForkServer
 from vertexd.backends.handles import LocalHandle, LocalReplica
+from vertexd.backends.warm_python import WarmPythons
 from vertexd.launch.plan import LaunchPlan, ReplicaPlan, Resources
 
 # Host variables that would make the replica's Python pick up the server's packages.
@@ -47,10 +50,11 @@ class LocalBackend:
     name = "local"
     runs_images = False
 
-    def __init__(self, nice: int = 0) -> None:
+    def __init__(self, nice: int = 0, warm_python: bool = True) -> None:
         self.nice = nice  # how much lower than the server's the replicas' priority is
         self._forks = ForkServer()
         self._forks.start()
+        self._warm = WarmPythons(host_env()) if warm_python else None
         self._exits = exit_watch.ExitWatcher() if exit_watch.supported() else None
 
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
@@ -77,7 +81,10 @@ class LocalBackend:
         exit_file.unlink(missing_ok=True)
         where = [str(plan.log_path), replica.task_name, str(exit_file), str(self.nice)]
         env = {**host_env(), **replica.env}
-        pid = self._forks.spawn(where, list(replica.argv), str(replica.workdir), env)
+        forks = self._forks
+        if self._warm is not None and replica.python_env and replica.argv[1:2] == ("-m",):
+            forks = self._warm.server_for(replica.argv[0], env)  # a Python vertexd built
+        pid = forks.spawn(where, list(replica.argv), str(replica.workdir), env)
         started = process_group.start_time(pid)
         return LocalReplica(
             task=replica.task_name, pid=pid, start_time=started, exit_file=str(exit_file)
@@ -121,6 +128,8 @@ class LocalBackend:
 
     def close(self) -> None:
         self._forks.close()
+        if self._warm is not None:
+            self._warm.close()
 
 
 def _own(handle: Handle) -> LocalHandle:

@@ -18,10 +18,11 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from vertexd.backends.gcs_mount import mount_gcs
-from vertexd.backends.output_lines import copy_lines
+from vertexd.backends.output_lines import Child, copy_lines
 from vertexd.backends.process_group import exit_status, record_exit
 from vertexd.core.joblog import format_line, open_for_append
 
@@ -32,7 +33,14 @@ def _write(log_fd: int, task: str, stream: str, raw: bytes) -> None:
     os.write(log_fd, format_line(task, stream, raw.decode(errors="replace").rstrip("\r")))
 
 
-def main(argv: list[str]) -> int:
+def popen(command: list[str]) -> Child:
+    return subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def main(argv: list[str], start: Callable[[list[str]], Child] = popen) -> int:
+    """Run the replica `start` makes of the command after "--" (a new process by default)."""
     log, task, exit_file, nice, separator, *command = argv
     assert separator == "--" and command, __doc__
     if int(nice) > 0:
@@ -45,9 +53,7 @@ def main(argv: list[str]) -> int:
     if problem and task == FIRST_TASK:  # said once per job: every replica has the same reason
         os.write(log_fd, format_line(task, "stderr", problem))
     try:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        process = start(command)
     except OSError as exc:
         os.write(log_fd, format_line(task, "stderr", f"Cannot start {command[0]}: {exc}"))
         record_exit(Path(exit_file), 127)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import selectors
-import subprocess
 from collections.abc import Callable
+from typing import IO, Protocol
 
 POLL_SECONDS = 0.5  # how often to look whether the process exited while it is quiet
 DRAIN_SECONDS = 0.05  # after it exited: the quiet time that ends the copying
@@ -16,7 +16,21 @@ DRAIN_SECONDS = 0.05  # after it exited: the quiet time that ends the copying
 Emit = Callable[[str, bytes], None]  # (stream "stdout"/"stderr", one line without "\n")
 
 
-def copy_lines(process: subprocess.Popen[bytes], emit: Emit) -> None:
+class Child(Protocol):
+    """What is read of a started replica: a subprocess.Popen, or one forked by warm_python."""
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    @property
+    def stderr(self) -> IO[bytes] | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self) -> int: ...
+
+
+def copy_lines(process: Child, emit: Emit) -> None:
     """Emit every line until the process exited and its pipes are drained.
 
     Background children the process left may hold the pipes open forever, so once the

@@ -114,6 +114,14 @@ def serve(
             "(they reserve no resources; default 2, 0: none).",
         ),
     ] = None,
+    warm_python: Annotated[
+        bool | None,
+        typer.Option(
+            "--warm-python/--no-warm-python",
+            help="Fork pythonPackageSpec replicas from a started interpreter of their "
+            "environment (no Python start-up each; the default), or start each anew.",
+        ),
+    ] = None,
     allowed_host: sec.AllowedHost = None,
     allow_origin: sec.AllowOrigin = None,
     auth_token_file: sec.AuthTokenFile = None,
@@ -144,6 +152,7 @@ def serve(
             "backend": backend,
             "ray_address": ray_address,
             "ray_warm_actors": ray_warm_actors,
+            "warm_python": warm_python,
             "container_engine": container_engine,
             "pull": pull,
             "limit_containers": limit_containers,
