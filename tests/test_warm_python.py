@@ -184,3 +184,31 @@ def test_past_the_kept_number_the_oldest_closes_and_its_replica_goes_on(
 def _forked(report: dict[str, object]) -> bool:
     """Whether the reporter ran in a warm fork server's process (its command line)."""
     return "vertexd.backends.warm_python" in " ".join(report["cmdline"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("warm_python", [True, False])
+def test_the_local_backend_forks_package_replicas_unless_told_not_to(
+    module_dir: Path, warm_python: bool
+) -> None:
+    from vertexd.backends.local import LocalBackend
+    from vertexd.launch.plan import LaunchPlan, PythonEnvSpec, ReplicaPlan, Resources
+
+    replica = ReplicaPlan(
+        "workerpool0-0",
+        (sys.executable, "-m", "reporter"),
+        {"PYTHONUNBUFFERED": "1"},
+        module_dir,
+        Resources(),
+        python_env=PythonEnvSpec("an executor image", ()),
+    )
+    plan = LaunchPlan("1", module_dir.parent / "run", module_dir.parent / "job.log", (replica,))
+    plan.run_dir.mkdir()
+    backend = LocalBackend(warm_python=warm_python)
+    try:
+        backend.submit(plan)
+        assert _exit_code(plan.run_dir / "workerpool0-0.exit") == 0
+    finally:
+        backend.close()
+    report, _ = _logged(module_dir, "workerpool0-0")
+    assert _forked(report) is warm_python
+    assert report["orig_argv"] == [sys.executable, "-m", "reporter"]
