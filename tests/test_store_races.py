@@ -107,3 +107,30 @@ def test_no_body_update_is_lost_while_the_job_moves(store: JobStore) -> None:
     assert sorted(final.body["notes"]) == list(range(THREADS))
     assert final.revision == THREADS + sum(1 for r in results[THREADS:] if r is not None)
     assert results[THREADS] is not None  # QUEUED -> PENDING cannot lose to a body update
+
+
+def test_a_move_from_an_old_record_decides_on_the_row_as_it_is(store: JobStore) -> None:
+    name = f"{PARENT}/customJobs/old-record"
+    store.insert("customJobs", PARENT, {"name": name, "state": "JOB_STATE_QUEUED"})
+    pending = store.mark_pending(name)
+    assert pending is not None
+    running = store.mark_running(name, seen=pending)
+    assert running is not None and running.state == "JOB_STATE_RUNNING"
+    # `pending` is old (PENDING -> SUCCEEDED is no move): the row, RUNNING, is what counts.
+    store.set_handle(name, {"kind": "local", "replicas": []})
+    ended = store.mark_succeeded(name, seen=pending)
+    assert ended is not None and ended.state == "JOB_STATE_SUCCEEDED"
+    assert ended.handle == {"kind": "local", "replicas": []}  # written after `pending`
+    assert store.get(name).state == "JOB_STATE_SUCCEEDED"
+    # An old record never undoes a terminal state either.
+    assert store.mark_failed(name, Code.INTERNAL, "late", seen=running) is None
+    assert store.get(name).state == "JOB_STATE_SUCCEEDED"
+
+
+def test_a_write_beside_the_body_makes_an_older_record_stale(store: JobStore) -> None:
+    name = running_job(store, "stale-handle")
+    before = store.get(name)
+    store.set_handle(name, {"kind": "local", "replicas": []})
+    ended = store.mark_succeeded(name, seen=before)  # its compare-and-set fails, then reads
+    assert ended is not None and ended.handle == {"kind": "local", "replicas": []}
+    assert ended.revision == store.get(name).revision

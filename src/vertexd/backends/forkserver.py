@@ -27,6 +27,7 @@ One request and its answer are one JSON line each:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -36,6 +37,8 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from vertexd.backends.process_group import libc
 
 SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -231,9 +234,7 @@ def _become_runner(cwd: str, env: dict[str, str]) -> None:
 
 def name_process(name: bytes) -> None:
     """Set the kernel's name of this process (its command line stays the fork server's)."""
-    import ctypes
-
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+        libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the name is only cosmetic
         pass

@@ -13,9 +13,10 @@ new PID namespace is made.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from pathlib import Path
+
+from vertexd.backends import process_group
 
 GCS = Path("/gcs")
 BUCKETS_ENV = "VERTEXD_BUCKETS_DIR"
@@ -36,7 +37,7 @@ def mount_gcs(env: dict[str, str]) -> str | None:
     if not hasattr(os, "uname") or os.uname().sysname != "Linux":
         return "/gcs is not available: mount namespaces need Linux."
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = process_group.libc()
         _new_namespace(libc)
         _call(libc.mount, b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
         if not GCS.is_dir():

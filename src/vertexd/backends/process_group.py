@@ -11,12 +11,21 @@ The exit-record half imports nothing heavy: the runner uses it on every replica 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import os
 import signal
 from pathlib import Path
 
 SAME_START_SECONDS = 0.01  # psutil's create_time is rounded: closer than this is the same
+
+
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library as this process has it loaded (dlopen of the program itself): no search
+    (ctypes.util.find_library runs ldconfig, milliseconds on every replica start)."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def exit_status(returncode: int) -> int:

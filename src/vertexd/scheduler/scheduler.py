@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 CUSTOM_JOBS = "customJobs"
 WORKER_THREADS = 16  # store, launch and backend calls of every supervisor
-QUEUE_PAGE = 100  # queued jobs read at a time by admission
+# Queued jobs read at a time by admission: a short first page (admission mostly stops at the
+# first job that does not fit, and runs after every job that ends), longer ones after it.
+FIRST_QUEUE_PAGE, QUEUE_PAGE = 8, 100
 T = TypeVar("T")
 
 
@@ -168,16 +170,16 @@ class Scheduler:
     def _queued(self, read: _QueueRead) -> Iterator[tuple[str, Resources]]:
         """The queued jobs and their demands, oldest first, read a page at a time as far as
         admission reads them (into `read`)."""
-        offset = 0
+        offset, size = 0, FIRST_QUEUE_PAGE
         while True:
-            page = self.store.names_in_states([states.QUEUED], CUSTOM_JOBS, QUEUE_PAGE, offset)
+            page = self.store.names_in_states([states.QUEUED], CUSTOM_JOBS, size, offset)
             for name in page:
                 read.seen[name] = self._demand_of(name)
                 yield name, read.seen[name]
-            if len(page) < QUEUE_PAGE:
+            if len(page) < size:
                 read.whole = True
                 return
-            offset += len(page)
+            offset, size = offset + len(page), QUEUE_PAGE
 
     def _take_gpus(self, name: str) -> list[list[str]] | None:
         """Device ids per replica for a job admission chose (every replica gets a list, so

@@ -72,6 +72,7 @@ class Supervisor:
         self._stop_reason: str | None = None  # "cancel" or "shutdown"
         self._nudge = asyncio.Event()  # a stop request, or the backend saying "look again"
         self._deadline: float | None = None
+        self._latest: Record | None = None  # the job as this supervisor last read or wrote it
 
     def cancel(self) -> None:
         self._request_stop("cancel")
@@ -113,7 +114,7 @@ class Supervisor:
         if record.handle is not None:  # reattaching after a server restart
             self.service_log("vertexd restarted: reattached to the job's replicas.")
             self.preparer.reattached(record.id)
-            self.store.mark_running(self.name)
+            self._latest = self.store.mark_running(self.name, seen=record)
             if states.short(record.state) == states.CANCELLING:
                 self._stop_reason = "cancel"
             return load_handle(record.handle)
@@ -144,7 +145,8 @@ class Supervisor:
             self._release(plan)
             self._fail_to_start(str(exc))
             return None
-        started = self.store.mark_running(self.name, dump_handle(handle))
+        started = self.store.mark_running(self.name, dump_handle(handle), seen=record)
+        self._latest = started
         if started is None:  # cancelled meanwhile: the handle is kept all the same
             self.store.set_handle(self.name, dump_handle(handle))
         self._deadline = _deadline(started) if started else None
@@ -219,13 +221,13 @@ class Supervisor:
     # -- record (in a worker thread) -------------------------------------------------------
     def _record(self, outcome: Outcome) -> None:
         if outcome.succeeded:
-            self.store.mark_succeeded(self.name)
+            self.store.mark_succeeded(self.name, seen=self._latest)
             self.service_log("Job succeeded.")
             return
         message = outcome.message
         if outcome.task_name:
             message = self._with_last_lines(message, outcome.task_name)
-        self.store.mark_failed(self.name, outcome.code, message)
+        self.store.mark_failed(self.name, outcome.code, message, seen=self._latest)
         self.service_log(f"Job failed: {outcome.message}")
 
     def _may_restart(self, outcome: Outcome) -> bool:

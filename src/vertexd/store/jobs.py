@@ -153,8 +153,11 @@ class JobStore:
         self._set(name, progress=progress)
 
     def _set(self, name: str, **values: Any) -> None:
+        """An owner's write of a part beside the body; a new revision all the same, so that a
+        record read before it is never taken for the row as it is."""
+        stmt = update(resources).where(resources.c.name == name)
         with self.engine.begin() as conn:
-            conn.execute(update(resources).where(resources.c.name == name).values(**values))
+            conn.execute(stmt.values(**values, revision=resources.c.revision + 1))
 
     # -- named transitions ---------------------------------------------------------------
     def mark_pending(self, name: str, devices: list[list[str]] | None = None) -> Record | None:
@@ -164,17 +167,22 @@ class JobStore:
     def requeue(self, name: str) -> Record | None:
         return self._move(name, states.QUEUED, devices=None)
 
-    def mark_running(self, name: str, handle: dict[str, Any] | None = None) -> Record | None:
+    def mark_running(
+        self, name: str, handle: dict[str, Any] | None = None, seen: Record | None = None
+    ) -> Record | None:
         """RUNNING; with `handle`, what the backend started is saved in the same write (when
         the move is refused, the caller saves it with `set_handle`)."""
         columns: dict[str, Any] = {} if handle is None else {"handle": handle}
-        return self._move(name, states.RUNNING, start=True, **columns)
+        return self._move(name, states.RUNNING, start=True, seen=seen, **columns)
 
-    def mark_succeeded(self, name: str) -> Record | None:
-        return self._move(name, states.SUCCEEDED, end=True)
+    def mark_succeeded(self, name: str, seen: Record | None = None) -> Record | None:
+        return self._move(name, states.SUCCEEDED, end=True, seen=seen)
 
-    def mark_failed(self, name: str, code: int, message: str) -> Record | None:
-        return self._move(name, states.FAILED, end=True, error={"code": code, "message": message})
+    def mark_failed(
+        self, name: str, code: int, message: str, seen: Record | None = None
+    ) -> Record | None:
+        error = {"code": code, "message": message}
+        return self._move(name, states.FAILED, end=True, error=error, seen=seen)
 
     def mark_cancelling(self, name: str) -> Record | None:
         return self._move(name, states.CANCELLING)
@@ -193,16 +201,22 @@ class JobStore:
         end: bool = False,
         error: dict[str, Any] | None = None,
         only_from: Collection[str] = (),
+        seen: Record | None = None,
         **columns: Any,
     ) -> Record | None:
         """Move to `target` if the state machine allows it from the state the row is in now;
         None (and no write) if it does not. `columns` (parts beside the resource) are written
-        in the same compare-and-set. Observers hear of every move that was made."""
+        in the same compare-and-set. Observers hear of every move that was made. `seen`, the
+        record as the caller last read or wrote it, spares the first read: when the row has
+        changed since, the compare-and-set fails and the row is read."""
+        told = seen is not None  # the caller's record, which may be older than the row
         for _ in range(MAX_RACES):
-            seen = self.find(name)
-            if seen is None or not states.can_move(seen.state, target):
-                return None
-            if only_from and states.short(seen.state) not in only_from:
+            if seen is None:
+                seen, told = self.find(name), False
+            if seen is None or not _allowed(seen.state, target, only_from):
+                if told:  # decide on the row as it is, not on what the caller saw
+                    seen = None
+                    continue
                 return None
             full_state, stamp = states.full_name(seen.state, target), now()
             body = {**seen.body, "state": full_state, "updateTime": format_time(stamp)}
@@ -214,18 +228,20 @@ class JobStore:
                 body["error"] = error
             attempt = seen.attempt + (1 if target == states.PENDING else 0)
             values = {"state": full_state, "body": body, "update_time": stamp, "attempt": attempt}
-            if self._swap(seen, **values, **columns):
-                moved = replace(
-                    seen,
-                    state=full_state,
-                    body=body,
-                    attempt=attempt,
-                    revision=seen.revision + 1,
-                    **columns,
-                )
-                for observer in self._observers:
-                    observer(moved)
-                return moved
+            if not self._swap(seen, **values, **columns):
+                seen = None  # another writer was first: read the row as it is now
+                continue
+            moved = replace(
+                seen,
+                state=full_state,
+                body=body,
+                attempt=attempt,
+                revision=seen.revision + 1,
+                **columns,
+            )
+            for observer in self._observers:
+                observer(moved)
+            return moved
         raise StoreConflict(f"The move of {name} to {target} kept losing to other writers.")
 
     def _swap(self, seen: Record, **values: Any) -> bool:
@@ -265,3 +281,11 @@ class JobStore:
 
 def _state_in(short_states: set[str]) -> Any:
     return resources.c.state.in_([f"{p}_STATE_{s}" for p in states.PREFIXES for s in short_states])
+
+
+def _allowed(state: str, target: str, only_from: Collection[str]) -> bool:
+    """Whether the state machine allows the move (and `only_from`, when given, names the
+    state it starts from)."""
+    if not states.can_move(state, target):
+        return False
+    return not only_from or states.short(state) in only_from
