@@ -186,3 +186,38 @@ def test_gs_uris_stay_inside_the_local_buckets(tmp_path: Path) -> None:
     path = storage.local_path("gs://bucket/models/m.joblib")
     assert path == (tmp_path / "buckets" / "bucket" / "models" / "m.joblib").resolve()
     assert storage.local_path("file:///srv/data.csv") == Path("/srv/data.csv")
+
+
+def test_admission_reads_each_queued_job_once_when_a_create_commits_late(
+    store: JobStore,
+) -> None:
+    """A create that took its time before commit sorts before rows read already: the pages
+    that follow shift, and a job would be read (and admitted) twice."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from vertexd.scheduler.scheduler import FIRST_QUEUE_PAGE, Scheduler, _QueueRead
+    from vertexd.scheduler.supervisor import Timing
+    from vertexd.store.tables import resources
+
+    parent = "projects/p/locations/l"
+    for index in range(2, FIRST_QUEUE_PAGE + 6):
+        body = {"name": f"{parent}/customJobs/{index}", "state": "JOB_STATE_QUEUED"}
+        store.insert("customJobs", parent, {**body, "jobSpec": {}})
+    scheduler = Scheduler(store, None, None, Resources(64, 1000), Timing(1, 1))  # type: ignore[arg-type]
+    read = _QueueRead()
+    names = scheduler._queued(read)
+    first_page = [next(names)[0] for _ in range(FIRST_QUEUE_PAGE)]
+    late = store.insert(
+        "customJobs", parent, {"name": f"{parent}/customJobs/late", "state": "JOB_STATE_QUEUED"}
+    )
+    with store.engine.begin() as conn:  # its create time was taken before the others'
+        earlier = store.get(NAME).create_time - timedelta(seconds=1)
+        conn.execute(
+            update(resources).where(resources.c.name == late.name).values(create_time=earlier)
+        )
+    rest = [name for name, _ in names]
+    read_names = first_page + rest
+    assert len(read_names) == len(set(read_names))  # none twice
+    assert set(read_names) >= {f"{parent}/customJobs/{i}" for i in range(2, FIRST_QUEUE_PAGE + 6)}

@@ -155,17 +155,27 @@ class Scheduler:
         self._demands = read.seen if read.whole else {**self._demands, **read.seen}
         admitted = []
         for name in chosen:
-            need = self._demands.pop(name)
-            record = self.store.mark_pending(name, self._take_gpus(name))
+            self._demands.pop(name, None)
+            try:
+                record = self.store.mark_pending(name, self._take_gpus(name))
+            except Exception:  # this job stays QUEUED; the others of the pass go on
+                log.exception("admission of %s failed", name)
+                record = None
             if record is None:
                 if self.gpus is not None:
                     self.gpus.give_back(name)
                 continue
-            if not need.fits_in(self.capacity):
-                self._warn_oversized(record, need)
-            self._log_gpus(record)
-            admitted.append((record, need))
+            admitted.append((record, read.seen[name]))  # from here on, it is supervised
+            try:
+                self._log_admission(record, read.seen[name])
+            except OSError:
+                log.exception("cannot write to the log of %s", name)
         return admitted
+
+    def _log_admission(self, record: Record, need: Resources) -> None:
+        if not need.fits_in(self.capacity):
+            self._warn_oversized(record, need)
+        self._log_gpus(record)
 
     def _queued(self, read: _QueueRead) -> Iterator[tuple[str, Resources]]:
         """The queued jobs and their demands, oldest first, read a page at a time as far as
@@ -174,6 +184,8 @@ class Scheduler:
         while True:
             page = self.store.names_in_states([states.QUEUED], CUSTOM_JOBS, size, offset)
             for name in page:
+                if name in read.seen:  # read twice: a create committed late moved the rows
+                    continue
                 read.seen[name] = self._demand_of(name)
                 yield name, read.seen[name]
             if len(page) < size:
