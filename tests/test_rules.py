@@ -221,3 +221,7 @@ def test_admission_reads_each_queued_job_once_when_a_create_commits_late(
     read_names = first_page + rest
     assert len(read_names) == len(set(read_names))  # none twice
     assert set(read_names) >= {f"{parent}/customJobs/{i}" for i in range(2, FIRST_QUEUE_PAGE + 6)}
+    # A whole pass admits every queued job, each once (the host has room for all).
+    admitted = [record.name for record, _ in scheduler._admit(Resources(), 0)]
+    assert len(admitted) == len(set(admitted)) == FIRST_QUEUE_PAGE + 6  # with NAME and `late`
+    assert {store.get(name).state for name in admitted} == {"JOB_STATE_PENDING"}

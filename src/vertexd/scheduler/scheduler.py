@@ -155,7 +155,8 @@ class Scheduler:
         self._demands = read.seen if read.whole else {**self._demands, **read.seen}
         admitted = []
         for name in chosen:
-            self._demands.pop(name, None)
+            need = read.seen[name]
+            self._demands.pop(name, None)  # (after a whole read, `read.seen` is this dict)
             try:
                 record = self.store.mark_pending(name, self._take_gpus(name))
             except Exception:  # this job stays QUEUED; the others of the pass go on
@@ -165,9 +166,9 @@ class Scheduler:
                 if self.gpus is not None:
                     self.gpus.give_back(name)
                 continue
-            admitted.append((record, read.seen[name]))  # from here on, it is supervised
+            admitted.append((record, need))  # from here on, it is supervised
             try:
-                self._log_admission(record, read.seen[name])
+                self._log_admission(record, need)
             except OSError:
                 log.exception("cannot write to the log of %s", name)
         return admitted
