@@ -273,7 +273,12 @@ class Server:
                     return
             except httpx.TransportError:
                 time.sleep(0.05)
-        raise RuntimeError((self.home / "server.log").read_text())
+        raise RuntimeError(self.log_tail(chars=None))
+
+    def log_tail(self, chars: int | None = 3000) -> str:
+        """The end of the server's own log (all of it with None), for failure messages."""
+        text = (self.home / "server.log").read_text(errors="replace")
+        return text if chars is None else text[-chars:]
 
     def stop(self, kill: bool = False) -> None:
         if self.process is None:

@@ -42,8 +42,8 @@ pid_file = args.pid_file or (os.path.join(args.pid_dir, task + ".json") if args.
 if pid_file:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     with open(pid_file + ".tmp", "w") as out:
-        mine = {"me": os.getpid(), "parent": os.getppid(), "pgid": os.getpgid(0)}
-        json.dump({**mine, "child": child.pid}, out)
+        ids = {"me": os.getpid(), "parent": os.getppid(), "pgid": os.getpgid(0), "child": child.pid}
+        json.dump(ids, out)
     os.replace(pid_file + ".tmp", pid_file)
 if task == args.fail_task:
     if not args.fail_once_file or not os.path.exists(args.fail_once_file):
