@@ -52,6 +52,17 @@ BOTH_DATABASES: dict[str, tuple[str, ...]] = {
 }
 
 
+def wait_exit_code(exit_file: Path, timeout: float = 30) -> int:
+    """The exit code a replica runner records, once it has (within `timeout` seconds)."""
+    from vertexd.backends.process_group import read_exit
+
+    deadline = time.monotonic() + timeout
+    while (code := read_exit(exit_file)) is None:
+        assert time.monotonic() < deadline, f"no exit record in {exit_file}"
+        time.sleep(0.02)
+    return code
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from conftest import Server, python_job
+from conftest import Server, python_job, wait_exit_code
 from probe_package import probe_wheel
 from vertexd.backends.forkserver import RUNNER_NAME, ForkServer, ForkServerError
-from vertexd.backends.process_group import read_exit
 from vertexd.core.joblog import read_entries
 
 PROBE = "gs://test-bucket/packages/probe-0.1-py3-none-any.whl"
-
-
-def _exit_code(exit_file: Path, timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while (code := read_exit(exit_file)) is None:
-        assert time.monotonic() < deadline, f"no exit record in {exit_file}"
-        time.sleep(0.02)
-    return code
 
 
 def _spawn(forks: ForkServer, tmp_path: Path, script: str, task: str = "workerpool0-0") -> int:
@@ -40,7 +30,7 @@ def test_runner_leads_its_own_session_logs_and_records_the_exit(tmp_path: Path) 
         assert os.getsid(pid) == pid and os.getpgid(pid) == pid  # its group is the replica's
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # not this process's child: it survives our end
-        assert _exit_code(tmp_path / "workerpool0-0.exit") == 3
+        assert wait_exit_code(tmp_path / "workerpool0-0.exit") == 3
     finally:
         forks.close()
     texts = [entry["text"] for entry in read_entries(tmp_path / "job.log")[0]]
@@ -55,7 +45,7 @@ def test_a_killed_fork_server_is_started_anew(tmp_path: Path) -> None:
         os.kill(first, signal.SIGKILL)
         psutil.Process(first).wait(timeout=10)
         _spawn(forks, tmp_path, "exit 4", "workerpool1-0")
-        assert _exit_code(tmp_path / "workerpool1-0.exit") == 4
+        assert wait_exit_code(tmp_path / "workerpool1-0.exit") == 4
         assert _fork_servers() and first not in _fork_servers()
     finally:
         forks.close()
@@ -80,7 +70,7 @@ def test_runners_outlive_the_fork_server_and_it_ends_with_its_owner(tmp_path: Pa
     forks.close()  # what the vertexd server's exit (or kill -9) does: the pipe closes
     assert not _fork_servers()
     assert psutil.pid_exists(pid)
-    assert _exit_code(tmp_path / "workerpool0-0.exit") == 7
+    assert wait_exit_code(tmp_path / "workerpool0-0.exit") == 7
 
 
 @pytest.mark.slow

@@ -19,9 +19,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from conftest import wait_exit_code
 from vertexd.backends.forkserver import ForkServer
 from vertexd.backends.local import host_env
-from vertexd.backends.process_group import kill_group, read_exit
+from vertexd.backends.process_group import kill_group
 from vertexd.backends.warm_python import KEPT, WarmPythons
 from vertexd.core.joblog import read_entries
 
@@ -77,15 +78,7 @@ def _run_warm(
     exit_file = where.parent / f"{task}.exit"
     runner = [str(where.parent / "job.log"), task, str(exit_file), "0"]
     pid = forks.spawn(runner, [sys.executable, "-m", "reporter", *args], str(where), env)
-    return pid, _exit_code(exit_file)
-
-
-def _exit_code(exit_file: Path, timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while (code := read_exit(exit_file)) is None:
-        assert time.monotonic() < deadline, f"no exit record in {exit_file}"
-        time.sleep(0.01)
-    return code
+    return pid, wait_exit_code(exit_file)
 
 
 def _logged(where: Path, task: str = "w-0") -> tuple[dict[str, object], list[str]]:
@@ -144,7 +137,7 @@ def test_a_group_kill_reaches_the_forked_replica(module_dir: Path, warm: WarmPyt
         time.sleep(0.01)
     (replica,) = psutil.Process(pid).children()
     kill_group(pid, None, force=False)  # what cancel does first: SIGTERM to the group
-    assert _exit_code(exit_file) == 128 + signal.SIGTERM
+    assert wait_exit_code(exit_file) == 128 + signal.SIGTERM
     assert not psutil.pid_exists(replica.pid) or replica.status() == psutil.STATUS_ZOMBIE
 
 
@@ -178,7 +171,7 @@ def test_past_the_kept_number_the_oldest_closes_and_its_replica_goes_on(
         warm.server_for(sys.executable, env)
     assert len(warm) == KEPT
     assert warm.server_for(sys.executable, envs[0]) is not oldest  # it was closed
-    assert _exit_code(exit_file) == 0
+    assert wait_exit_code(exit_file) == 0
 
 
 def _forked(report: dict[str, object]) -> bool:
@@ -206,7 +199,7 @@ def test_the_local_backend_forks_package_replicas_unless_told_not_to(
     backend = LocalBackend(warm_python=warm_python)
     try:
         backend.submit(plan)
-        assert _exit_code(plan.run_dir / "workerpool0-0.exit") == 0
+        assert wait_exit_code(plan.run_dir / "workerpool0-0.exit") == 0
     finally:
         backend.close()
     report, _ = _logged(module_dir, "workerpool0-0")

@@ -130,10 +130,10 @@ def serve(request_fd: int, answer_fd: int) -> str:
     # a replica started anew.
     added = {k: v for k, v in startup_env(dict(os.environ)).items() if given.get(k) != v}
     start = functools.partial(_start, given=given, added=added)
+    import argparse  # noqa: F401 - what nearly every training module imports: loaded once
+
     # What is here now is the fork server's: no collection in a child (a replica's exit
     # included) walks it again, which would also copy every page it is on.
-    import argparse  # noqa: F401
-
     gc.freeze()
     try:
         forkserver.serve(request_fd, answer_fd, functools.partial(local_runner.main, start=start))
