@@ -201,14 +201,18 @@ def load(url: str, pid: int, jobs: int, clients: int, probe: bool = True) -> Run
 
 
 def cpu_seconds(pid: int) -> tuple[float, float, float]:
-    """CPU seconds of the server process, of its descendants (ended or live), of this one."""
+    """CPU seconds of vertexd (the server, its engine process and the helpers that live on:
+    fork servers), of what they reaped (replicas, with their runners), and of this process.
+    Read between runs, when no replica is alive: every live process under the server is
+    vertexd's."""
     server, here = psutil.Process(pid), psutil.Process().cpu_times()
-    own = server.cpu_times()
-    descendants = own.children_user + own.children_system
-    for child in server.children(recursive=True):
+    itself = reaped = 0.0
+    for process in [server, *server.children(recursive=True)]:
         with contextlib.suppress(psutil.NoSuchProcess):
-            descendants += sum(child.cpu_times()[:4])  # with the children it reaped
-    return own.user + own.system, descendants, here.user + here.system
+            times = process.cpu_times()
+            itself += times.user + times.system
+            reaped += times.children_user + times.children_system
+    return itself, reaped, here.user + here.system
 
 
 def percentiles(values: list[float]) -> tuple[float, float, float, float]:
@@ -256,9 +260,10 @@ def report(idle: Run, run: Run, jobs: int, clients: int) -> None:
         print(f"  {body['name']}: {body['state']} {body.get('error', '')}")
     for error in idle.errors + run.errors:
         print(f"  failed call: {error}")
-    print(f"server CPU: {itself:.1f} s itself + {replicas:.1f} s its replicas = "
-          f"{(itself + replicas) / jobs * 1000:.0f} ms a job ({itself / jobs * 1000:.0f} ms "
-          f"itself); this benchmark's clients: {here:.1f} s")  # fmt: skip
+    per_job = 1000 / jobs
+    print(f"CPU: vertexd {itself:.1f} s (server, engine, fork servers) + {replicas:.1f} s "
+          f"replicas = {(itself + replicas) * per_job:.0f} ms a job ({itself * per_job:.0f} ms "
+          f"vertexd); this benchmark's clients: {here:.1f} s")  # fmt: skip
 
 
 def main() -> None:

@@ -4,13 +4,13 @@ must run alone, against the floor of the same module run by a shell loop, in one
 For each capacity a real `vertexd serve` starts in a temporary home; one trivial
 pythonPackageSpec job (a module that parses its arguments and exits) caches its Python
 environment; then --jobs jobs are created by --clients clients at once while a probe client
-creates, gets and lists every 20 ms (api_under_load.py's load). Printed per capacity: jobs/s
-(the burst's jobs over the seconds from first create to last end), how many SUCCEEDED (none
-may be lost), vertexd's CPU per job (the server and its helpers, the replicas apart), and
-the probe's p99 latencies against the seams issue's targets; then the same burst without the
-probe, for jobs/s and vertexd's own CPU per job. The floor: the same module,
-with the same environment's Python, started 50 times by `bash` one after another and all at
-once (`&`, then `wait`): processes/s and CPU per process.
+creates, gets and lists every 20 ms (api_under_load.py's load). Printed per capacity:
+jobs/s (the burst's jobs over the seconds from first create to last end), how many
+SUCCEEDED (none may be lost), vertexd's CPU per job (the server, its engine and fork
+servers; the replicas apart), and the probe's p99 latencies against the seams issue's
+targets; then the same burst without the probe, for jobs/s and vertexd's own CPU per job.
+The floor: the same module, with the same environment's Python, started 50 times by `bash`
+one after another and all at once (`&`, then `wait`): processes/s and CPU per process.
 
     python benchmarks/throughput.py [--jobs 500] [--clients 50]
 

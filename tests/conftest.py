@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
@@ -285,6 +286,17 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.05)
         raise RuntimeError(self.log_tail(chars=None))
+
+    @property
+    def engine(self) -> psutil.Process:
+        """The server's engine process (engine/process.py), which runs the jobs."""
+        assert self.process is not None
+        (engine,) = [
+            child
+            for child in psutil.Process(self.process.pid).children()
+            if "vertexd.engine" in " ".join(child.cmdline())
+        ]
+        return engine
 
     def log_tail(self, chars: int | None = 3000) -> str:
         """The end of the server's own log (all of it with None), for failure messages."""

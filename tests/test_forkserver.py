@@ -83,8 +83,7 @@ def test_kill_9_of_vertexd_leaves_no_fork_server(tmp_path: Path) -> None:
         assert server.wait_for(name, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED")["state"] == (
             "JOB_STATE_SUCCEEDED"
         )
-        assert server.process is not None
-        owned = [psutil.Process(pid) for pid in _fork_servers(parent=server.process.pid)]
+        owned = [psutil.Process(pid) for pid in _fork_servers(parent=server.engine.pid)]
         assert len(owned) == 2  # vertexd's own, and the warm one of the job's environment
         server.stop(kill=True)
         _, alive = psutil.wait_procs(owned, timeout=10)

@@ -96,3 +96,7 @@ class PermissionDenied(ApiError):
 
 class AlreadyExists(ApiError):
     code = Code.ALREADY_EXISTS
+
+
+class Unavailable(ApiError):
+    code = Code.UNAVAILABLE

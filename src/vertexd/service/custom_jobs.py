@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from vertexd.core import joblog, states
 from vertexd.core.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -16,27 +16,39 @@ from vertexd.resources.custom_job_rules import active_pools, unsupported_notes, 
 from vertexd.resources.metadata_rules import validate_metadata
 from vertexd.resources.parsing import parse_model
 from vertexd.resources.v1_fields import read_request
-from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
+from vertexd.scheduler.scheduler import CUSTOM_JOBS
 from vertexd.service.host_fit import HostFacts, check_fits
 from vertexd.service.operations import OperationService
 from vertexd.storage import check_uri
 from vertexd.store.jobs import JobStore
 from vertexd.store.listing import ListQuery
-from vertexd.store.records import Record, TrialLink
+from vertexd.store.records import Record
 
 DEFAULT_DISK = {"bootDiskType": "pd-ssd", "bootDiskSizeGb": 100}
+
+
+class JobRunner(Protocol):
+    """What runs the stored jobs (the engine process, reached through engine/link.py)."""
+
+    def wake(self) -> None:
+        """A job was queued: look at the queue again."""
+        ...
+
+    def cancel(self, name: str) -> None:
+        """Ask for a job to stop; its supervisor (or, still queued, the scheduler) records it."""
+        ...
 
 
 class CustomJobService:
     def __init__(
         self,
         store: JobStore,
-        scheduler: Scheduler,
+        runner: JobRunner,
         operations: OperationService,
         jobs_dir: Path,
         host: HostFacts,
     ) -> None:
-        self.store, self.scheduler, self.operations = store, scheduler, operations
+        self.store, self.runner, self.operations = store, runner, operations
         self.jobs_dir = jobs_dir
         self.host = host
 
@@ -61,24 +73,7 @@ class CustomJobService:
         record = self.store.insert(CUSTOM_JOBS, parent, body)
         for note in unsupported_notes(body["jobSpec"]):
             joblog.append_service_line(self.log_path(job_id), f"WARNING: {note}")
-        self.scheduler.wake()
-        return record.body
-
-    def create_trial(
-        self, parent: str, job_id: str, job: dict[str, Any], trial: TrialLink
-    ) -> dict[str, Any]:
-        """A tuning job's trial. `job` (wire form) comes from the tuning job's validated
-        trialJobSpec; `trial` says which trial it runs (the launch reads it)."""
-        stamp = format_time(now())
-        body = {
-            **job,
-            "name": f"{parent}/customJobs/{job_id}",
-            "state": "JOB_STATE_QUEUED",
-            "createTime": stamp,
-            "updateTime": stamp,
-        }
-        record = self.store.insert(CUSTOM_JOBS, parent, body, trial)
-        self.scheduler.wake()
+        self.runner.wake()
         return record.body
 
     def check_runnable(self, spec: CustomJobSpec) -> None:
@@ -106,7 +101,7 @@ class CustomJobService:
             raise FailedPrecondition(
                 f"Cannot cancel CustomJob {name}: it is already in state {record.state}."
             )
-        self.scheduler.cancel(name)
+        self.runner.cancel(name)
 
     def delete(self, name: str) -> dict[str, Any]:
         record = self.get(name)

@@ -22,8 +22,9 @@ from vertexd.resources.training_pipeline import (
 )
 from vertexd.resources.v1_fields import read_request
 from vertexd.service.custom_jobs import CustomJobService, new_job_id
+from vertexd.service.models import ModelService
 from vertexd.service.operations import OperationService
-from vertexd.service.pipeline_follower import PIPELINES, PipelineFollower
+from vertexd.service.pipeline_follower import PIPELINES
 from vertexd.store.jobs import JobStore, Record
 from vertexd.store.listing import ListQuery
 from vertexd.tuning.trials import best_trial
@@ -39,17 +40,24 @@ class TuningJobs(Protocol):
     def cancel(self, name: str) -> None: ...
 
 
+class PipelineTracker(Protocol):
+    """Who moves pipelines with their backing jobs (the follower in the engine process)."""
+
+    def track(self, pipeline: str, backing: str) -> None: ...
+
+
 class TrainingPipelineService:
     def __init__(
         self,
         store: JobStore,
         custom_jobs: CustomJobService,
-        follower: PipelineFollower,
+        follower: PipelineTracker,
+        models: ModelService,
         operations: OperationService,
         tuning_jobs: TuningJobs,
     ) -> None:
         self.store, self.custom_jobs, self.tuning_jobs = store, custom_jobs, tuning_jobs
-        self.follower, self.operations = follower, operations
+        self.follower, self.models, self.operations = follower, models, operations
 
     def create(self, parent: str, request: Any) -> dict[str, Any]:
         body = read_request(request, "TrainingPipeline", "training_pipeline")
@@ -57,8 +65,7 @@ class TrainingPipelineService:
         inputs = self._validate(pipeline)
         if pipeline.model_to_upload and (pipeline.model_id or pipeline.parent_model):
             # Said now rather than when the job is done: a taken id, a parent that is not there.
-            models = self.follower.models
-            models.target(parent, pipeline.model_id or None, pipeline.parent_model or None)
+            self.models.target(parent, pipeline.model_id or None, pipeline.parent_model or None)
         backing = self._create_backing_job(parent, pipeline, inputs)
         stamp = format_time(now())
         body = pipeline.model_copy(update=dict.fromkeys(OUTPUT_ONLY_FIELDS)).to_wire()

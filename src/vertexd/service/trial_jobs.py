@@ -1,22 +1,34 @@
-"""Tuning's trials as CustomJobs: the `tuning.trial_jobs.TrialJobs` protocol, over the
-CustomJob service and the scheduler."""
+"""Tuning's trials as CustomJobs: the `tuning.trial_jobs.TrialJobs` protocol, over the store
+and the scheduler (in the engine process, where both run)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from vertexd.scheduler.scheduler import Scheduler
-from vertexd.service.custom_jobs import CustomJobService
+from vertexd.resources.common import format_time, now
+from vertexd.scheduler.scheduler import CUSTOM_JOBS, Scheduler
+from vertexd.store.jobs import JobStore
 from vertexd.store.records import Record, TrialLink
 
 
 class TrialJobs:
-    def __init__(self, custom_jobs: CustomJobService, scheduler: Scheduler) -> None:
-        self.custom_jobs, self.scheduler = custom_jobs, scheduler
+    def __init__(self, store: JobStore, scheduler: Scheduler) -> None:
+        self.store, self.scheduler = store, scheduler
 
     def start(self, parent: str, job_id: str, custom_job: dict[str, Any], trial: TrialLink) -> None:
-        self.custom_jobs.create_trial(parent, job_id, custom_job, trial)
+        """`custom_job` (wire form) comes from the tuning job's validated trialJobSpec;
+        `trial` says which trial it runs (the launch reads it)."""
+        stamp = format_time(now())
+        body = {
+            **custom_job,
+            "name": f"{parent}/customJobs/{job_id}",
+            "state": "JOB_STATE_QUEUED",
+            "createTime": stamp,
+            "updateTime": stamp,
+        }
+        self.store.insert(CUSTOM_JOBS, parent, body, trial)
+        self.scheduler.wake()
 
     def stop(self, job_name: str) -> None:
         self.scheduler.cancel(job_name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from vertexd.core import joblog, states
 from vertexd.core.errors import ApiError, FailedPrecondition, InvalidArgument, NotFound
@@ -19,15 +19,23 @@ from vertexd.service.custom_jobs import CustomJobService, fill_defaults, new_job
 from vertexd.service.operations import OperationService
 from vertexd.store.jobs import JobStore, Record
 from vertexd.store.listing import ListQuery
-from vertexd.tuning.controller import TUNING_JOBS, TuningController
+from vertexd.tuning.controller import TUNING_JOBS
 from vertexd.tuning.space import SearchSpace
+
+
+class TuningRunner(Protocol):
+    """What runs the stored tuning jobs (the tuning controller in the engine process)."""
+
+    def submit(self, name: str) -> None: ...
+
+    def cancel(self, name: str) -> None: ...
 
 
 class TuningJobService:
     def __init__(
         self,
         store: JobStore,
-        controller: TuningController,
+        controller: TuningRunner,
         custom_jobs: CustomJobService,
         operations: OperationService,
         jobs_dir: Path,

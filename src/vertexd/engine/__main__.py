@@ -1,0 +1,5 @@
+"""`python -m vertexd.engine FD PARENT_PID`: started by the server (engine/link.py) only."""
+
+from vertexd.engine.process import main
+
+main()

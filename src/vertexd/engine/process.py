@@ -1,0 +1,138 @@
+"""The engine process: recovers what an earlier engine left, then takes the API's requests
+(link.py) until it is asked to stop.
+
+It dies with the server: the kernel kills it when the server's process ends (Linux's
+PR_SET_PDEATHSIG), and a server gone without saying `stop` makes it exit at once, as if
+killed too. Either way replicas keep running, and the next server reattaches them, as after
+a `kill -9` of the server. Asked to stop (the server shuts down, or SIGTERM), it stops every
+job's replicas first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import TYPE_CHECKING, Any
+
+from vertexd.engine.link import (
+    CANCEL,
+    CANCEL_TUNING,
+    FAILED,
+    READY,
+    STOP,
+    TRACK,
+    TUNE,
+    WAKE,
+    encode,
+)
+
+if TYPE_CHECKING:  # both import most of vertexd: loaded once the parent's death is set up
+    from vertexd.engine.wiring import EngineParts
+    from vertexd.settings import Settings
+
+log = logging.getLogger("vertexd.engine")
+PR_SET_PDEATHSIG = 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    fd, parent = (int(arg) for arg in (argv or sys.argv)[1:3])
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C stops it via the server
+    from vertexd.settings import Settings  # after the line above: imports take a while
+
+    settings = Settings.model_validate_json(sys.stdin.read())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not asyncio.run(_serve(settings, socket.socket(fileno=fd))):
+        os._exit(1)  # no shutdown: what runs is left for the next server to reattach
+
+
+def _die_with(parent: int) -> None:
+    libc_name = ctypes.util.find_library("c")
+    if libc_name and sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+
+async def _serve(settings: Settings, sock: socket.socket) -> bool:
+    """Run the engine; True when it was asked to stop, False when the server went away."""
+    from vertexd.engine.wiring import build
+
+    reader, writer = await asyncio.open_connection(sock=sock)
+    try:
+        parts = build(settings)
+        await parts.start()
+    except Exception as exc:
+        log.exception("the engine could not start")
+        writer.write(encode(FAILED, message=f"The vertexd engine could not start: {exc}"))
+        await writer.drain()
+        return True
+    writer.write(encode(READY, facts=parts.facts))
+    await writer.drain()
+    asked_to_stop = await _take_requests(reader, parts)
+    if asked_to_stop:
+        await parts.shutdown()
+    return asked_to_stop
+
+
+async def _take_requests(reader: asyncio.StreamReader, parts: EngineParts) -> bool:
+    """Until `stop` or SIGTERM (True) or the server's end closing (False)."""
+    loop = asyncio.get_running_loop()
+    terminated = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, terminated.set)
+    until_terminated = asyncio.create_task(terminated.wait())
+    pending: set[asyncio.Future[Any]] = set()  # follower work, kept until it is done
+    while True:
+        next_line = asyncio.create_task(reader.readline())
+        await asyncio.wait({next_line, until_terminated}, return_when=asyncio.FIRST_COMPLETED)
+        if terminated.is_set():
+            next_line.cancel()
+            return True
+        line = next_line.result()
+        if not line:
+            return False
+        message = json.loads(line)
+        if message["op"] == STOP:
+            until_terminated.cancel()
+            return True
+        try:
+            _dispatch(parts, message, pending)
+        except Exception:
+            log.exception("the engine could not take %s", message)
+
+
+def _dispatch(
+    parts: EngineParts, message: dict[str, Any], pending: set[asyncio.Future[Any]]
+) -> None:
+    op, name = message["op"], message.get("name", "")
+    if op == WAKE:
+        parts.scheduler.wake()
+    elif op == CANCEL:
+        parts.scheduler.cancel(name)
+    elif op == TUNE:
+        parts.tuner.submit(name)
+    elif op == CANCEL_TUNING:
+        parts.tuner.cancel(name)
+    elif op == TRACK:  # it reads and writes the store
+        future = asyncio.get_running_loop().run_in_executor(
+            None, _track, parts, name, message["backing"]
+        )
+        pending.add(future)
+        future.add_done_callback(pending.discard)
+    else:
+        log.error("the engine was asked for %r, which it does not know", op)
+
+
+def _track(parts: EngineParts, pipeline: str, backing: str) -> None:
+    try:
+        parts.follower.track(pipeline, backing)
+    except Exception:
+        log.exception("pipeline %s could not follow %s", pipeline, backing)
