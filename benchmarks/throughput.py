@@ -34,6 +34,7 @@ from api_under_load import (  # benchmarks/, beside this script
     SUCCEEDED,
     TARGETS_MS,
     Run,
+    after_burst,
     idle,
     load,
     percentiles,
@@ -114,10 +115,14 @@ def report(name: str, run: Run, quiet: Run, floor: dict[str, float], jobs: int) 
     verdict = "met" if own <= TARGET_CPU_MS else "NOT met"
     print(f"  without the probe: {len(quiet.ms['burst']) / quiet.wall:.1f} jobs/s, vertexd "
           f"{own:.1f} ms CPU a job (target <= {TARGET_CPU_MS:g}: {verdict})")  # fmt: skip
-    p99 = {kind: percentiles(run.ms[kind])[2] for kind in TARGETS_MS if run.ms[kind]}
-    print("  probe p99 while they ran: " + ", ".join(
-        f"{kind} {value:.0f} ms (target {TARGETS_MS[kind]:g})" for kind, value in p99.items()
-    ))  # fmt: skip
+    for when, calls in (
+        ("with the burst's creates", lambda kind: run.ms[kind]),
+        ("after them (the jobs run)", lambda kind: after_burst(run, kind)),
+    ):
+        p99 = {kind: percentiles(calls(kind))[2] for kind in TARGETS_MS if len(calls(kind)) > 1}
+        print(f"  probe p99 {when}: " + ", ".join(
+            f"{kind} {value:.0f} ms (target {TARGETS_MS[kind]:g})" for kind, value in p99.items()
+        ))  # fmt: skip
     like = "at once" if name == "room for all" else "serial"  # the floor this run compares to
     print(f"  floor, {FLOOR_PROCESSES} x `python -m {MODULE}` by bash: serial "
           f"{floor['serial /s']:.1f}/s ({floor['serial cpu ms']:.0f} ms CPU each), at once "

@@ -58,7 +58,7 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
     migrate(database)
     store = JobStore(database)
     try:
-        engine = EngineLink.start(settings)
+        engine = EngineLink.start(settings, job_credentials)
     except EngineFailed as exc:
         raise StartupRefused(str(exc)) from None
     facts = engine.facts

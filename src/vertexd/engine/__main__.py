@@ -1,4 +1,5 @@
-"""`python -m vertexd.engine FD PARENT_PID`: started by the server (engine/link.py) only."""
+"""`python -m vertexd.engine REQUESTS_FD REPLIES_FD PARENT_PID`: started by the server only
+(engine/link.py)."""
 
 from vertexd.engine.process import main
 

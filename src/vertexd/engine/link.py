@@ -1,10 +1,12 @@
 """The API process's end of the engine: starts the engine process, waits until it has
 recovered, passes requests on (wake, cancel, tune, track) and stops it.
 
-The two ends share a socket pair, one JSON object per line. The store is the truth: a
-message only says "look again" or "stop this", so none carries a job's state. The engine
-sends one message, `ready` with the host's facts once recovery is done (or `failed`), and
-then only closes its end when it exits.
+Two socket pairs join the ends, one JSON object per line: requests to the engine, and the
+engine's messages back. The store is the truth: a request only says "look again" or "stop
+this", so none carries a job's state. The engine sends `ready` with the host's facts once
+recovery is done (or `failed`), then `issued`/`revoked` as jobs' storage credentials start
+and stop working (the API's guard checks them; a secret derives from the server's key and
+the job id, so only the id travels), and closes its end when it exits.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from vertexd.core.errors import Unavailable
+from vertexd.core.job_credentials import JobCredentials
 from vertexd.launch.plan import Resources
 from vertexd.scheduler.gpus import Gpu
 from vertexd.settings import Settings
@@ -35,8 +38,8 @@ WAKE, CANCEL, TUNE, CANCEL_TUNING, TRACK, STOP = (
     "track",
     "stop",
 )
-# From the engine, once.
-READY, FAILED = "ready", "failed"
+# From the engine: once, then as jobs start and end.
+READY, FAILED, ISSUED, REVOKED = "ready", "failed", "issued", "revoked"
 STOP_MARGIN_SECONDS = 30.0  # beyond the replicas' grace, for the engine's own shutdown
 
 
@@ -71,9 +74,14 @@ class Facts:
 
 class EngineLink:
     def __init__(
-        self, process: subprocess.Popen[bytes], sock: socket.socket, replies: IO[bytes]
+        self,
+        process: subprocess.Popen[bytes],
+        sock: socket.socket,
+        replies: IO[bytes],
+        credentials: JobCredentials,
     ) -> None:
         self._process, self._sock, self._replies = process, sock, replies
+        self._credentials = credentials
         self._sending = threading.Lock()
         self._stopping = False
         self.problem: str | None = None  # why no job runs, once the engine stopped on its own
@@ -82,21 +90,28 @@ class EngineLink:
         self.jobs, self.tuning, self.pipelines = _Jobs(self), _Tuning(self), _Pipelines(self)
 
     @classmethod
-    def start(cls, settings: Settings) -> EngineLink:
-        """Start the engine and return once it has recovered what an earlier one left.
-        Call from a thread that lives as long as the server: the engine dies with it."""
-        ours, theirs = socket.socketpair()
-        command = [sys.executable, "-m", "vertexd.engine", str(theirs.fileno()), str(os.getpid())]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(theirs.fileno(),))
+    def start(cls, settings: Settings, credentials: JobCredentials) -> EngineLink:
+        """Start the engine and return once it has recovered what an earlier one left; the
+        jobs' credentials it issues are accepted by `credentials`. Call from a thread that
+        lives as long as the server: the engine dies with it."""
+        ours, theirs = socket.socketpair()  # requests
+        back, sender = socket.socketpair()  # the engine's messages
+        fds = (theirs.fileno(), sender.fileno())
+        command = [sys.executable, "-m", "vertexd.engine", *map(str, fds), str(os.getpid())]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=fds)
         theirs.close()
+        sender.close()
         assert process.stdin is not None
         with process.stdin:  # the settings as this process resolved them (flags, env, files)
             process.stdin.write(settings.model_dump_json().encode())
-        return cls(process, ours, ours.makefile("rb"))
+        return cls(process, ours, back.makefile("rb"), credentials)
 
     def _await_ready(self) -> Facts:
-        first = self._replies.readline()
-        message = json.loads(first) if first else {}
+        message: dict[str, Any] = {}
+        while line := self._replies.readline():  # reattached jobs' credentials come first
+            message = json.loads(line)
+            if not self._take(message):
+                break
         if message.get("op") == READY:
             return Facts.from_message(message["facts"])
         code = self._process.wait()
@@ -132,10 +147,20 @@ class EngineLink:
             self._process.wait()
         self._sock.close()
 
+    def _take(self, message: dict[str, Any]) -> bool:
+        """A credential's news: taken (True); anything else is not (False)."""
+        if message["op"] == ISSUED:
+            self._credentials.issue(message["job"])
+        elif message["op"] == REVOKED:
+            self._credentials.revoke(message["job"])
+        else:
+            return False
+        return True
+
     def _watch(self) -> None:
-        """Wait for the engine's end of the socket to close: it exited."""
-        while self._replies.readline():
-            pass
+        """Take the engine's messages until its end closes: it exited."""
+        while line := self._replies.readline():
+            self._take(json.loads(line))
         code = self._process.wait()
         if not self._stopping:
             self.problem = _stopped(f"stopped (exit code {code})")

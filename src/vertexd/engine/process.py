@@ -19,13 +19,16 @@ import os
 import signal
 import socket
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from vertexd.engine.link import (
     CANCEL,
     CANCEL_TUNING,
     FAILED,
+    ISSUED,
     READY,
+    REVOKED,
     STOP,
     TRACK,
     TUNE,
@@ -42,14 +45,15 @@ PR_SET_PDEATHSIG = 1
 
 
 def main(argv: list[str] | None = None) -> None:
-    fd, parent = (int(arg) for arg in (argv or sys.argv)[1:3])
+    requests, replies, parent = (int(arg) for arg in (argv or sys.argv)[1:4])
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C stops it via the server
     from vertexd.settings import Settings  # after the line above: imports take a while
 
     settings = Settings.model_validate_json(sys.stdin.read())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if not asyncio.run(_serve(settings, socket.socket(fileno=fd))):
+    to_server = Replies(socket.socket(fileno=replies))
+    if not asyncio.run(_serve(settings, socket.socket(fileno=requests), to_server)):
         os._exit(1)  # no shutdown: what runs is left for the next server to reattach
 
 
@@ -62,21 +66,37 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-async def _serve(settings: Settings, sock: socket.socket) -> bool:
+class Replies:
+    """The engine's messages to the server, sent from any thread, in a blocking write: a
+    job's credential is known to the server before the job's replicas can use it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock, self._lock = sock, threading.Lock()
+
+    def send(self, op: str, **fields: Any) -> None:
+        with self._lock:
+            self._sock.sendall(encode(op, **fields))
+
+    def issued(self, job_id: str) -> None:
+        self.send(ISSUED, job=job_id)
+
+    def revoked(self, job_id: str) -> None:
+        self.send(REVOKED, job=job_id)
+
+
+async def _serve(settings: Settings, sock: socket.socket, replies: Replies) -> bool:
     """Run the engine; True when it was asked to stop, False when the server went away."""
     from vertexd.engine.wiring import build
 
-    reader, writer = await asyncio.open_connection(sock=sock)
+    reader, _ = await asyncio.open_connection(sock=sock)
     try:
-        parts = build(settings)
+        parts = build(settings, replies.issued, replies.revoked)
         await parts.start()
     except Exception as exc:
         log.exception("the engine could not start")
-        writer.write(encode(FAILED, message=f"The vertexd engine could not start: {exc}"))
-        await writer.drain()
+        replies.send(FAILED, message=f"The vertexd engine could not start: {exc}")
         return True
-    writer.write(encode(READY, facts=parts.facts))
-    await writer.drain()
+    replies.send(READY, facts=parts.facts)
     asked_to_stop = await _take_requests(reader, parts)
     if asked_to_stop:
         await parts.shutdown()

@@ -69,9 +69,31 @@ class EngineParts:
         await asyncio.to_thread(self.database.dispose)
 
 
-def build(settings: Settings) -> EngineParts:
-    """The engine's parts (connects to the container engine and to Ray)."""
-    job_credentials = JobCredentials(server_key(settings.home / "job-credentials.key"))
+class SharedCredentials(JobCredentials):
+    """The jobs' storage credentials, issued here; the server's guard, which checks them,
+    hears of each (`issued`, `revoked`: link.py's messages)."""
+
+    def __init__(self, key: bytes, issued: Callable[[str], None], revoked: Callable[[str], None]):
+        super().__init__(key)
+        self._issued, self._revoked = issued, revoked
+
+    def issue(self, job_id: str) -> str:
+        secret = super().issue(job_id)
+        self._issued(job_id)
+        return secret
+
+    def revoke(self, job_id: str) -> None:
+        super().revoke(job_id)
+        self._revoked(job_id)
+
+
+def build(
+    settings: Settings, issued: Callable[[str], None], revoked: Callable[[str], None]
+) -> EngineParts:
+    """The engine's parts (connects to the container engine and to Ray); `issued` and
+    `revoked` tell the server of the jobs' credentials."""
+    key = server_key(settings.home / "job-credentials.key")
+    job_credentials = SharedCredentials(key, issued, revoked)
     database = make_engine(settings.db_url)
     store = JobStore(database)
     storage = Storage(settings.buckets_dir, settings.gcs)
