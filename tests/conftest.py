@@ -13,6 +13,7 @@ without it the PostgreSQL runs are skipped, or fail in CI (CI=true).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -62,6 +63,15 @@ def wait_exit_code(exit_file: Path, timeout: float = 30) -> int:
         assert time.monotonic() < deadline, f"no exit record in {exit_file}"
         time.sleep(0.02)
     return code
+
+
+def wait_for_files(directory: Path, count: int, timeout: float = 60) -> dict[str, dict]:
+    """The JSON records (pid or env files) `count` replicas wrote to `directory`, by name."""
+    deadline = time.monotonic() + timeout
+    while len(list(directory.glob("*.json"))) < count:
+        assert time.monotonic() < deadline, list(directory.iterdir())
+        time.sleep(0.05)
+    return {p.stem: json.loads(p.read_text()) for p in directory.glob("*.json")}
 
 
 def free_port() -> int:

@@ -25,6 +25,7 @@ parser.add_argument("--fail-task", default="")
 parser.add_argument("--fail-once-file", default="")
 parser.add_argument("--say", default="hello from the probe")
 parser.add_argument("--chief-waits-for", type=int, default=0, help="env files in --env-dir")
+parser.add_argument("--until-file", default="", help="after the sleep, wait until it exists")
 args, unknown = parser.parse_known_args()
 
 spec = json.loads(os.environ.get("CLUSTER_SPEC", "{}")).get("task", {})
@@ -58,6 +59,9 @@ if task == "workerpool0-0" and args.chief_waits_for:
         time.sleep(0.05)
 chief = task == "workerpool0-0" and args.chief_sleep is not None
 time.sleep(args.chief_sleep if chief else args.sleep)
+deadline = time.time() + 120
+while args.until_file and not os.path.exists(args.until_file) and time.time() < deadline:
+    time.sleep(0.05)
 print("last words", flush=True)
 sys.exit(args.exit)
 """

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import Server, python_job
+from conftest import Server, python_job, wait_for_files
 from probe_package import probe_wheel
 from test_custom_jobs_run import _group_alive
 
@@ -30,14 +29,6 @@ def gang_job(args: list[str], counts: tuple[int, ...] = (1, 2, 1, 1), **spec: ob
         {**pool, "replicaCount": str(count)} if count else {} for count in counts
     ]
     return job
-
-
-def wait_for_files(directory: Path, count: int, timeout: float = 60) -> dict[str, dict]:
-    deadline = time.monotonic() + timeout
-    while len(list(directory.glob("*.json"))) < count:
-        assert time.monotonic() < deadline, list(directory.iterdir())
-        time.sleep(0.05)
-    return {p.stem: json.loads(p.read_text()) for p in directory.glob("*.json")}
 
 
 def test_every_replica_sees_the_cluster_as_on_vertex(server: Server, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 import pytest
 
-from conftest import Server, python_job, write_wheel
+from conftest import Server, python_job, wait_for_files, write_wheel
 from ddp_package import ddp_wheel
 from probe_package import probe_wheel
 from ray_support import NODES, warm_actors
@@ -55,14 +55,6 @@ def gang_job(args: list[str], counts: tuple[int, ...] = (1, 2, 1, 1), **spec: ob
         {**pool, "replicaCount": str(count)} if count else {} for count in counts
     ]
     return job
-
-
-def wait_for_files(directory: Path, count: int, timeout: float = 60) -> dict[str, dict]:
-    deadline = time.monotonic() + timeout
-    while len(list(directory.glob("*.json"))) < count:
-        assert time.monotonic() < deadline, list(directory.iterdir())
-        time.sleep(0.05)
-    return {p.stem: json.loads(p.read_text()) for p in directory.glob("*.json")}
 
 
 def ray_leftovers(job_name: str) -> tuple[list[str], list[str]]:
@@ -240,11 +232,14 @@ def test_restart_job_on_worker_restart_places_the_gang_again(
 
 
 def test_a_restarted_server_reattaches_to_the_actors(ray_server: Server, tmp_path: Path) -> None:
-    args = ["--sleep", "4", "--pid-dir", str(tmp_path)]
+    go = tmp_path / "go"
+    args = ["--pid-dir", str(tmp_path), "--until-file", str(go)]
     name = ray_server.create(gang_job(args, (1, 1))).json()["name"]
     wait_for_files(tmp_path, 2)
     ray_server.wait_for(name, "JOB_STATE_RUNNING")
     ray_server.restart(kill=True)  # a crash: the detached actors go on running
+    assert ray_server.get(name)["state"] == "JOB_STATE_RUNNING"
+    go.touch()
     done = ray_server.wait_for(name, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", timeout=60)
     assert done["state"] == "JOB_STATE_SUCCEEDED", done
     texts = [e["text"] for e in ray_server.logs(name)]

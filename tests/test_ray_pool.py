@@ -149,7 +149,7 @@ def test_replicas_start_in_warm_actors_one_each_and_the_pool_refills(
     server.start()
     try:
         eventually(full(SERVER_NAMESPACE, 2), what="the server's pool full")
-        before = set(warm_actors(SERVER_NAMESPACE))
+        before = {state["pid"] for state in warm_actors(SERVER_NAMESPACE).values()}
         dirs = [tmp_path / "a", tmp_path / "b"]
         names = []
         for pid_dir in dirs:  # two jobs of 3 replicas at once: all 6 warm actors
@@ -157,11 +157,9 @@ def test_replicas_start_in_warm_actors_one_each_and_the_pool_refills(
             names.append(server.create(three_replicas(pid_dir, 3)).json()["name"])
         parents = [parent for d in dirs for parent in replica_parents(d, 3).values()]
         assert len(set(parents)) == 6  # never two replicas in one actor
-        running = warm_actors(SERVER_NAMESPACE)
-        claimed = {n for n, state in running.items() if not state["idle"]}
-        # The first job's three may already be refilled when the second claims: then some
-        # of its actors are newer than `before`, but every one was idle and warm (the logs).
-        assert len(claimed) == 6 and claimed & before
+        # The first job's three run in actors of the full pool; the second's may run in
+        # refills if the first's were given back by then, but in warm ones (the logs, below).
+        assert len(set(parents) & before) >= 3
         for name in names:
             assert server.wait_for(name, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED")["state"] == (
                 "JOB_STATE_SUCCEEDED"

@@ -42,19 +42,18 @@ def test_kill_9_restart_reattaches_running_job_and_keeps_history(
 ) -> None:
     finished = small_server.create(python_job("probe.task", PROBE)).json()["name"]
     small_server.wait_for(finished, "JOB_STATE_SUCCEEDED")
-    pid_file = tmp_path / "pids.json"
-    job = python_job(
-        "probe.task", PROBE, ["--sleep", "4", "--pid-file", str(pid_file), "--say", "before"]
-    )
-    running = small_server.create(job).json()["name"]
+    pid_file, go = tmp_path / "pids.json", tmp_path / "go"
+    args = ["--pid-file", str(pid_file), "--say", "before", "--until-file", str(go)]
+    running = small_server.create(python_job("probe.task", PROBE, args)).json()["name"]
     small_server.wait_for(running, "JOB_STATE_RUNNING")
     _pids(pid_file)
     small_server.restart(kill=True)
     assert small_server.get(running)["state"] == "JOB_STATE_RUNNING"
+    go.touch()
     done = small_server.wait_for(running, "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED")
     assert done["state"] == "JOB_STATE_SUCCEEDED", done
     texts = [e["text"] for e in small_server.logs(running, "workerpool0-0")]
-    assert "before" in texts and "last words" in texts  # lines written while no server ran
+    assert "before" in texts and "last words" in texts  # from before and after the restart
     assert small_server.get(finished)["state"] == "JOB_STATE_SUCCEEDED"
 
 

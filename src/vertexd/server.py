@@ -11,10 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from vertexd.api.app import create_app
 from vertexd.api.guard_policy import StartupRefused
+from vertexd.engine.link import Spawned
 from vertexd.settings import Settings
 
 # How long an idle client connection stays open. uvicorn's 5 s is close to the idle timeouts
@@ -26,7 +24,12 @@ KEEP_ALIVE_SECONDS = 75
 def run_server(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     tls = tls_options(settings)
-    app = create_app(settings, serve_grpc=True)
+    engine = Spawned.start()  # it loads the engine's code while this process loads the app's
+    import uvicorn
+
+    from vertexd.api.app import create_app
+
+    app = create_app(settings, serve_grpc=True, spawned=engine)
     record = settings.home / "server.json"
     endpoint = f"{'https' if tls else 'http'}://{settings.host}:{settings.port}"
     record.write_text(json.dumps({"endpoint": endpoint, "pid": os.getpid()}))

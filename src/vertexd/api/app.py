@@ -26,7 +26,7 @@ from vertexd.backends.container.engine import Engine
 from vertexd.console import install_console
 from vertexd.core.errors import Unavailable
 from vertexd.core.job_credentials import JobCredentials, server_key
-from vertexd.engine.link import EngineFailed, EngineLink, Facts
+from vertexd.engine.link import EngineFailed, EngineLink, Facts, Spawned
 from vertexd.resources.custom_job import CustomJob
 from vertexd.resources.training_pipeline import TrainingPipeline
 from vertexd.resources.tuning_job import HyperparameterTuningJob
@@ -45,11 +45,13 @@ from vertexd.store.models import ModelStore
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings, serve_grpc: bool = False, spawned: Spawned | None = None
+) -> FastAPI:
     """The app; with `serve_grpc` (`vertexd serve`) also the gRPC endpoint of `grpc_port`,
     bound here and serving for the app's lifespan. Starts the engine process (which runs
-    the jobs) and returns once it has recovered what an earlier server left: call it from
-    a thread that lives as long as the app."""
+    the jobs), or takes the one `spawned` early, and returns once it has recovered
+    what an earlier server left: call it from a thread that lives as long as the app."""
     settings.home.mkdir(parents=True, exist_ok=True)
     # Secrets that let a job reach the storage API without the user's token (see guard.py).
     job_credentials = JobCredentials(server_key(settings.home / "job-credentials.key"))
@@ -57,11 +59,14 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
     database = make_engine(settings.db_url)
     migrate(database)
     store = JobStore(database)
+    engine = EngineLink.start(settings, job_credentials, spawned)
+    with_grpc = serve_grpc and bool(settings.grpc_port)
+    if with_grpc:  # its types load slowly: while the engine recovers
+        import vertexd.api.grpc.server  # noqa: F401
     try:
-        engine = EngineLink.start(settings, job_credentials)
+        facts = engine.wait_ready()
     except EngineFailed as exc:
         raise StartupRefused(str(exc)) from None
-    facts = engine.facts
     operations = OperationService(store)
     custom_jobs = CustomJobService(
         store, engine.jobs, operations, settings.jobs_dir, host_facts(settings, facts)
@@ -72,8 +77,8 @@ def create_app(settings: Settings, serve_grpc: bool = False) -> FastAPI:
         store, custom_jobs, engine.pipelines, models, operations, tuning_jobs
     )
     grpc = None
-    if serve_grpc and settings.grpc_port:
-        from vertexd.api.grpc.server import Services, grpc_endpoint  # the types load slowly
+    if with_grpc:
+        from vertexd.api.grpc.server import Services, grpc_endpoint  # loaded above
 
         services = Services(custom_jobs, tuning_jobs, pipelines, models, operations)
         grpc = grpc_endpoint(settings, guard, services)

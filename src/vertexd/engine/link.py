@@ -72,6 +72,27 @@ class Facts:
         )
 
 
+@dataclass(frozen=True)
+class Spawned:
+    """An engine process that loads its code and waits for its settings: started before
+    the server loads its own code, the two load at once."""
+
+    process: subprocess.Popen[bytes]
+    requests: socket.socket
+    replies: IO[bytes]
+
+    @classmethod
+    def start(cls) -> Spawned:
+        ours, theirs = socket.socketpair()  # requests
+        back, sender = socket.socketpair()  # the engine's messages
+        fds = (theirs.fileno(), sender.fileno())
+        command = [sys.executable, "-m", "vertexd.engine", *map(str, fds), str(os.getpid())]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=fds)
+        theirs.close()
+        sender.close()
+        return cls(process, ours, back.makefile("rb"))
+
+
 class EngineLink:
     def __init__(
         self,
@@ -85,34 +106,35 @@ class EngineLink:
         self._sending = threading.Lock()
         self._stopping = False
         self.problem: str | None = None  # why no job runs, once the engine stopped on its own
-        self.facts = self._await_ready()
-        threading.Thread(target=self._watch, name="vertexd-engine-link", daemon=True).start()
         self.jobs, self.tuning, self.pipelines = _Jobs(self), _Tuning(self), _Pipelines(self)
 
     @classmethod
-    def start(cls, settings: Settings, credentials: JobCredentials) -> EngineLink:
-        """Start the engine and return once it has recovered what an earlier one left; the
-        jobs' credentials it issues are accepted by `credentials`. Call from a thread that
-        lives as long as the server: the engine dies with it."""
-        ours, theirs = socket.socketpair()  # requests
-        back, sender = socket.socketpair()  # the engine's messages
-        fds = (theirs.fileno(), sender.fileno())
-        command = [sys.executable, "-m", "vertexd.engine", *map(str, fds), str(os.getpid())]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=fds)
-        theirs.close()
-        sender.close()
+    def start(
+        cls, settings: Settings, credentials: JobCredentials, spawned: Spawned | None = None
+    ) -> EngineLink:
+        """Start the engine (or give `spawned` its settings): it recovers what an earlier
+        one left, then says it is ready (`wait_ready`); the jobs' credentials it issues are
+        accepted by `credentials`. Call after the store is migrated, from a thread that
+        lives as long as the server (the engine dies with the thread that spawned it)."""
+        spawned = spawned or Spawned.start()
+        process = spawned.process
         assert process.stdin is not None
-        with process.stdin:  # the settings as this process resolved them (flags, env, files)
-            process.stdin.write(settings.model_dump_json().encode())
-        return cls(process, ours, back.makefile("rb"), credentials)
+        try:
+            with process.stdin:  # the settings as this process resolved them (flags, env, files)
+                process.stdin.write(settings.model_dump_json().encode())
+        except BrokenPipeError:
+            pass  # it has exited: _await_ready says how
+        return cls(process, spawned.requests, spawned.replies, credentials)
 
-    def _await_ready(self) -> Facts:
+    def wait_ready(self) -> Facts:
+        """The host's facts once the engine has recovered; EngineFailed if it could not."""
         message: dict[str, Any] = {}
         while line := self._replies.readline():  # reattached jobs' credentials come first
             message = json.loads(line)
             if not self._take(message):
                 break
         if message.get("op") == READY:
+            threading.Thread(target=self._watch, name="vertexd-engine-link", daemon=True).start()
             return Facts.from_message(message["facts"])
         code = self._process.wait()
         self._sock.close()

@@ -48,9 +48,15 @@ def main(argv: list[str] | None = None) -> None:
     requests, replies, parent = (int(arg) for arg in (argv or sys.argv)[1:4])
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C stops it via the server
-    from vertexd.settings import Settings  # after the line above: imports take a while
+    # After the lines above, and before the settings come: they come once the server has
+    # loaded its own code and migrated the store, while this loads the engine's.
+    import vertexd.engine.wiring  # noqa: F401
+    from vertexd.settings import Settings
 
-    settings = Settings.model_validate_json(sys.stdin.read())
+    given = sys.stdin.read()
+    if not given:  # the server stopped before it started the engine
+        os._exit(0)
+    settings = Settings.model_validate_json(given)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     to_server = Replies(socket.socket(fileno=replies))
     if not asyncio.run(_serve(settings, socket.socket(fileno=requests), to_server)):
