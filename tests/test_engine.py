@@ -58,6 +58,17 @@ def test_a_killed_server_takes_its_engine_and_the_next_one_reattaches(
     replica.wait(timeout=30)
 
 
+def test_the_api_comes_first_then_the_engine_then_the_replicas(
+    server: Server, tmp_path: Path
+) -> None:
+    """On a full host, the API answers before the engine runs jobs, and both before the
+    replicas compute: each is nicer than the one before (5, then 10, than the server)."""
+    _, replica = _running_replica(server, tmp_path / "pids.json")
+    assert server.process is not None
+    base = psutil.Process(server.process.pid).nice()
+    assert (server.engine.nice(), replica.nice()) == (base + 5, base + 10)
+
+
 def test_a_stopped_server_stops_its_engine_and_every_replica(
     server: Server, tmp_path: Path
 ) -> None:

@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     # a replica ends: containers, Ray).
     poll_seconds: float = 0.02
     # Local replicas run this much nicer than the server, so that the API answers quickly
-    # while replicas fill the host (0: the server's priority).
-    replica_nice: int = 10
+    # while replicas fill the host (0: the server's priority). The engine process runs
+    # between the two (engine/wiring.py's engine_nice).
+    replica_nice: int = Field(default=10, ge=0, le=19)
     # pythonPackageSpec replicas forked from a started interpreter of their environment
     # (backends/warm_python.py), not started anew: no Python start-up per replica.
     warm_python: bool = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import gc
 import json
 import logging
 import os
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     if not given:  # the server stopped before it started the engine
         os._exit(0)
     settings = Settings.model_validate_json(given)
+    os.nice(vertexd.engine.wiring.engine_nice(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     to_server = Replies(socket.socket(fileno=replies))
     if not asyncio.run(_serve(settings, socket.socket(fileno=requests), to_server)):
@@ -102,6 +104,7 @@ async def _serve(settings: Settings, sock: socket.socket, replies: Replies) -> b
         log.exception("the engine could not start")
         replies.send(FAILED, message=f"The vertexd engine could not start: {exc}")
         return True
+    gc.freeze()  # as the server does (server.py): no collection scans start-up's objects
     replies.send(READY, facts=parts.facts)
     asked_to_stop = await _take_requests(reader, parts)
     if asked_to_stop:
