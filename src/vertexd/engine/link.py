@@ -123,7 +123,7 @@ class EngineLink:
             with process.stdin:  # the settings as this process resolved them (flags, env, files)
                 process.stdin.write(settings.model_dump_json().encode())
         except BrokenPipeError:
-            pass  # it has exited: _await_ready says how
+            pass  # it has exited: wait_ready says how
         return cls(process, spawned.requests, spawned.replies, credentials)
 
     def wait_ready(self) -> Facts:

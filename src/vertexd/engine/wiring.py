@@ -151,7 +151,7 @@ def engine_nice(settings: Settings) -> int:
     answers first, then the engine runs jobs, then their replicas compute (measured in
     benchmarks/api_under_load.py: at 5, the API's p99 while 500 jobs run fell by a third and
     jobs/s did not change; at 10, as nice as the replicas, jobs/s fell)."""
-    return max(0, min(ENGINE_NICE, settings.replica_nice))
+    return min(ENGINE_NICE, settings.replica_nice)
 
 
 def _replica_backend(
