@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,9 @@ from vertexd import __version__
 from vertexd.cli import custom_jobs, hp_tuning_jobs, local_run, serve_grpc
 from vertexd.cli import serve_security as sec
 from vertexd.cli.common import CliError, reporting
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 app = typer.Typer(
     name="vertexd",
@@ -137,6 +140,8 @@ def serve(
     Flags override the VERTEXD_* environment variables (VERTEXD_HOME, VERTEXD_PORT, ...).
     """
     with reporting("serve"):
+        from pydantic import ValidationError
+
         from vertexd.api.guard_policy import StartupRefused
         from vertexd.server import run_server
         from vertexd.settings import Settings
@@ -167,7 +172,10 @@ def serve(
             raise CliError(f"--backend must be local or ray, not {backend}.")
         if pull not in (None, "missing", "always", "never"):
             raise CliError(f"--pull must be missing, always or never, not {pull}.")
-        settings = Settings(**{key: value for key, value in given.items() if value is not None})
+        try:
+            settings = Settings(**{k: v for k, v in given.items() if v is not None})
+        except ValidationError as invalid:
+            raise CliError(bad_settings(invalid)) from None
         if generate_token:
             path = sec.generate_token(settings.token_path, auth_token_file)
             settings = settings.model_copy(update={"auth_token_file": path})
@@ -175,3 +183,13 @@ def serve(
             run_server(settings)
         except StartupRefused as refused:
             raise CliError(str(refused)) from None
+
+
+def bad_settings(invalid: ValidationError) -> str:
+    """One line naming each setting that could not be read (a flag, or VERTEXD_NAME)."""
+    problems = [
+        f"{error['loc'][0]} (VERTEXD_{str(error['loc'][0]).upper()} or its flag): {error['msg']}"
+        for error in invalid.errors()
+        if error["loc"]
+    ]
+    return "Bad setting: " + "; ".join(problems or [str(invalid)]) + "."
