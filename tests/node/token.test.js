@@ -27,7 +27,7 @@ test('with the token: create and list', async () => {
   const spec = {workerPoolSpecs: [{
     machineSpec: {machineType: 'n1-standard-4'}, replicaCount: 1,
     pythonPackageSpec: {executorImageUri: process.env.VERTEXD_EXECUTOR, packageUris: [process.env.VERTEXD_PROBE_URI],
-      pythonModule: 'probe.task', args: ['--say', 'node-token']},
+      pythonModule: 'probe.task', args: ['--say', 'node-token', '--sleep', '600']},
   }]};
   const [job] = await jobs.createCustomJob({parent, customJob: {displayName: 'node-token', jobSpec: spec}});
   const [listed] = await jobs.listCustomJobs({parent});
