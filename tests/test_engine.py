@@ -121,14 +121,22 @@ def test_an_engine_that_cannot_start_stops_the_server_with_the_reason(tmp_path: 
     assert "'one'" in last  # the value it could not read
 
 
-def test_a_bad_setting_stops_the_server_with_one_line_naming_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "env", "error"),
+    [
+        ((), {"VERTEXD_REPLICA_NICE": "99"}, "replica_nice (VERTEXD_REPLICA_NICE or its flag): "
+         "Input should be less than or equal to 19."),
+        (("--cpus", "-2"), {}, "cpus (VERTEXD_CPUS or its flag): Input should be greater than 0."),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_stops_the_server_with_one_line_naming_it(
+    tmp_path: Path, flags: tuple[str, ...], env: dict[str, str], error: str
+) -> None:
     home = tmp_path / "home"
     command = [sys.executable, "-m", "vertexd", "serve", "--home", str(home), "--port", "0"]
-    env = {**os.environ, "VERTEXD_REPLICA_NICE": "99"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [*command, *flags], capture_output=True, text=True, timeout=120, env={**os.environ, **env}
+    )
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [
-        "ERROR: (vertexd.serve) Bad setting: replica_nice (VERTEXD_REPLICA_NICE or its flag): "
-        "Input should be less than or equal to 19."
-    ]
+    assert result.stderr.strip().splitlines() == [f"ERROR: (vertexd.serve) Bad setting: {error}"]
     assert not (home / "vertexd.db").exists()  # refused before anything was made

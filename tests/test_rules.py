@@ -1,5 +1,6 @@
 """The rules, without servers: allowed moves of jobs and trials, the store's named
-transitions, admission, the supervisor's judgement, storage path rules. Seconds in all."""
+transitions, admission, the supervisor's judgement, storage path rules, the bounds of
+settings. Seconds in all."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from vertexd.backends.base import ReplicaStatus
 from vertexd.core import states
@@ -16,6 +18,7 @@ from vertexd.core.errors import InvalidArgument
 from vertexd.launch.plan import Resources
 from vertexd.scheduler.admission import admit
 from vertexd.scheduler.supervisor import REPLICA_FAILED, judge
+from vertexd.settings import Settings
 from vertexd.storage import Storage, check_uri
 from vertexd.store.db import make_engine, migrate
 from vertexd.store.jobs import JobStore
@@ -225,3 +228,15 @@ def test_admission_reads_each_queued_job_once_when_a_create_commits_late(
     admitted = [record.name for record, _ in scheduler._admit(Resources(), 0)]
     assert len(admitted) == len(set(admitted)) == FIRST_QUEUE_PAGE + 6  # with NAME and `late`
     assert {store.get(name).state for name in admitted} == {"JOB_STATE_PENDING"}
+
+
+# -- settings -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "bad",
+    [{"cpus": 0}, {"memory_gb": -1}, {"grace_seconds": -1}, {"poll_seconds": 0}, {"port": 70000},
+     {"grpc_port": -1}, {"ray_placement_timeout_seconds": 0}, {"ray_warm_actors": -1}],
+)  # fmt: skip
+def test_settings_refuse_numbers_out_of_range(bad: dict[str, float]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(**bad)  # type: ignore[arg-type]
+    assert [error["loc"] for error in refused.value.errors()] == [tuple(bad)]

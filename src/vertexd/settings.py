@@ -20,21 +20,21 @@ class Settings(BaseSettings):
     # Empty: SQLite (WAL) at <home>/vertexd.db. Any SQLAlchemy URL otherwise (PostgreSQL).
     database_url: str = ""
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(default=8080, ge=0, le=65535)
     # "local": gs://BUCKET/path is <home>/buckets/BUCKET/path. "gcs": real GCS through gcsfs
     # (or a GCS emulator named by STORAGE_EMULATOR_HOST).
     gcs: Literal["local", "gcs"] = "local"
     # The host's budget; unset means what the machine has.
-    cpus: float | None = None
-    memory_gb: float | None = None
+    cpus: float | None = Field(default=None, gt=0)
+    memory_gb: float | None = Field(default=None, gt=0)
     # GPUs: unset, every NVIDIA GPU NVML shows; "0,2" only those; "N" the first N (N declared
     # devices where NVML is missing: machines without it, and tests).
     gpus: str | None = None
     # Seconds between SIGTERM and SIGKILL when a job is stopped.
-    grace_seconds: float = 10.0
+    grace_seconds: float = Field(default=10.0, ge=0)
     # Seconds between two looks at a running job's replicas (backends that cannot say when
     # a replica ends: containers, Ray).
-    poll_seconds: float = 0.02
+    poll_seconds: float = Field(default=0.02, gt=0)
     # Local replicas run this much nicer than the server, so that the API answers quickly
     # while replicas fill the host (0: the server's priority). The engine process runs
     # between the two (engine/wiring.py's engine_nice).
@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     backend: Literal["local", "ray"] = "local"
     ray_address: str = ""
     # How long a job waits for its Ray placement group before it fails.
-    ray_placement_timeout_seconds: float = 60.0
+    ray_placement_timeout_seconds: float = Field(default=60.0, gt=0)
     # Idle replica actors kept warm on every Ray node (they reserve no resources); 0: none.
     ray_warm_actors: int = Field(default=2, ge=0)
     # Security (README "Security"). With a token file, API calls need `Authorization: Bearer`
@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     # gRPC (the official clients' default transport) on this port, 0: off. TLS with the
     # certificate above, else a private CA in <home>/tls/; `grpc_insecure`: plaintext.
-    grpc_port: int = 8443
+    grpc_port: int = Field(default=8443, ge=0, le=65535)
     grpc_insecure: bool = False
 
     @field_validator("gpus", mode="before")

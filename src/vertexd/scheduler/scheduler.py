@@ -47,6 +47,7 @@ class _QueueRead:
 
     seen: dict[str, Resources] = field(default_factory=dict)
     whole: bool = False
+    records: dict[str, Record] = field(default_factory=dict)  # the jobs it read in full
 
 
 @dataclass
@@ -155,10 +156,10 @@ class Scheduler:
         self._demands = read.seen if read.whole else {**self._demands, **read.seen}
         admitted = []
         for name in chosen:
-            need = read.seen[name]
+            need, known = read.seen[name], read.records.get(name)
             self._demands.pop(name, None)  # (after a whole read, `read.seen` is this dict)
             try:
-                record = self.store.mark_pending(name, self._take_gpus(name))
+                record = self.store.mark_pending(name, self._take_gpus(name, known), known)
             except Exception:  # this job stays QUEUED; the others of the pass go on
                 log.exception("admission of %s failed", name)
                 record = None
@@ -187,19 +188,20 @@ class Scheduler:
             for name in page:
                 if name in read.seen:  # read twice: a create committed late moved the rows
                     continue
-                read.seen[name] = self._demand_of(name)
+                read.seen[name] = self._demand_of(name, read)
                 yield name, read.seen[name]
             if len(page) < size:
                 read.whole = True
                 return
             offset, size = offset + len(page), QUEUE_PAGE
 
-    def _take_gpus(self, name: str) -> list[list[str]] | None:
+    def _take_gpus(self, name: str, known: Record | None) -> list[list[str]] | None:
         """Device ids per replica for a job admission chose (every replica gets a list, so
         that one asking for none sees none)."""
         if self.gpus is None:
             return None
-        wanted = replica_gpus(CustomJobSpec.model_validate(self.store.get(name).body["jobSpec"]))
+        record = known or self.store.get(name)  # a job's spec never changes
+        wanted = replica_gpus(CustomJobSpec.model_validate(record.body["jobSpec"]))
         given = self.gpus.take(name, fair_share(wanted, len(self.gpus)))
         if given is None:  # admission counted them free: only a bug gets here
             raise RuntimeError(f"admission chose {name} without free GPUs for it")
@@ -213,11 +215,12 @@ class Scheduler:
         for line in assignment_lines(self.gpus, wanted, record.devices):
             joblog.append_service_line(path, line)
 
-    def _demand_of(self, name: str) -> Resources:
+    def _demand_of(self, name: str, read: _QueueRead) -> Resources:
         known = self._demands.get(name)
         if known is not None:
             return known
-        need = demand(self.store.get(name))
+        record = read.records[name] = self.store.get(name)
+        need = demand(record)
         # On a host without GPUs, GPUs asked for are left out at launch (with a warning).
         return replace(need, gpus=0) if not self.capacity.gpus else need
 

@@ -72,7 +72,8 @@ class Supervisor:
         self._stop_reason: str | None = None  # "cancel" or "shutdown"
         self._nudge = asyncio.Event()  # a stop request, or the backend saying "look again"
         self._deadline: float | None = None
-        self._latest: Record | None = None  # the job as this supervisor last read or wrote it
+        # The job as this supervisor last read or wrote it: at first, as admission moved it.
+        self._latest: Record | None = record
 
     def cancel(self) -> None:
         self._request_stop("cancel")
@@ -109,7 +110,8 @@ class Supervisor:
 
     # -- start (in a worker thread) --------------------------------------------------------
     def _start(self) -> Handle | None:
-        record = self.store.get(self.name)
+        # A record that is older than the row only makes the compare-and-set below read it.
+        record = self._latest or self.store.get(self.name)
         self._deadline = _deadline(record)
         if record.handle is not None:  # reattaching after a server restart
             self.service_log("vertexd restarted: reattached to the job's replicas.")
@@ -247,7 +249,7 @@ class Supervisor:
             "restarts), as scheduling.restartJobOnWorkerRestart asks."
         )
         self.store.set_handle(self.name, None)
-        self.store.mark_pending(self.name)
+        self._latest = self.store.mark_pending(self.name)
 
     def _record_stop(self) -> None:
         if self._stop_reason == "cancel":

@@ -18,9 +18,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Update, bindparam, delete, func, insert, select, update
 
 from vertexd.core import states
 from vertexd.core.errors import NotFound
@@ -31,6 +32,21 @@ from vertexd.store.tables import labels, operations, resources
 
 # A compare-and-set that loses this many times in a row is a bug, not contention.
 MAX_RACES = 100
+
+# The statements every job runs several times, built once: building a statement and its
+# cache key costs more than SQLite's own work for a read by primary key.
+_INSERT = insert(resources)
+_FIND = select(resources).where(resources.c.name == bindparam("seen_name"))
+_NAMES_IN_STATES = (
+    select(resources.c.name)
+    .where(
+        resources.c.kind == bindparam("kind"),
+        resources.c.state.in_(bindparam("states", expanding=True)),
+    )
+    .order_by(resources.c.create_time, resources.c.name)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
 
 
 class StoreConflict(RuntimeError):
@@ -66,7 +82,7 @@ class JobStore:
             for k, v in (body.get("labels") or {}).items()
         ]
         with self.engine.begin() as conn:
-            conn.execute(insert(resources).values(values))
+            conn.execute(_INSERT, values)
             if label_rows:
                 conn.execute(insert(labels), label_rows)
         return Record(body["name"], kind, parent, values["state"], body, 0, 0, created, trial=trial)
@@ -79,7 +95,7 @@ class JobStore:
 
     def find(self, name: str) -> Record | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(resources).where(resources.c.name == name)).first()
+            row = conn.execute(_FIND, {"seen_name": name}).first()
         return None if row is None else record_of(row)
 
     def list_page(self, kind: str, parent: str, query: ListQuery) -> tuple[list[Record], bool]:
@@ -113,16 +129,14 @@ class JobStore:
         return [record_of(r) for r in rows]
 
     def names_in_states(
-        self, short_states: Iterable[str], kind: str, limit: int | None = None, offset: int = 0
+        self, short_states: Iterable[str], kind: str, limit: int, offset: int = 0
     ) -> list[str]:
-        """The names only, oldest first (a page of them with `limit`): what admission reads
-        after every state change."""
-        stmt = select(resources.c.name).where(
-            resources.c.kind == kind, _state_in(set(short_states))
-        )
-        stmt = stmt.order_by(resources.c.create_time, resources.c.name).offset(offset)
+        """A page of the names only, oldest first: what admission reads after every state
+        change."""
+        wanted = {"kind": kind, "states": _full_states(set(short_states))}
         with self.engine.connect() as conn:
-            return list(conn.execute(stmt.limit(limit)).scalars())
+            page = conn.execute(_NAMES_IN_STATES, {**wanted, "limit": limit, "offset": offset})
+            return list(page.scalars())
 
     def delete(self, name: str) -> None:
         with self.engine.begin() as conn:
@@ -160,9 +174,11 @@ class JobStore:
             conn.execute(stmt.values(**values, revision=resources.c.revision + 1))
 
     # -- named transitions ---------------------------------------------------------------
-    def mark_pending(self, name: str, devices: list[list[str]] | None = None) -> Record | None:
+    def mark_pending(
+        self, name: str, devices: list[list[str]] | None = None, seen: Record | None = None
+    ) -> Record | None:
         """Admitted, holding `devices` (GPU ids per replica) from now on."""
-        return self._move(name, states.PENDING, devices=devices)
+        return self._move(name, states.PENDING, devices=devices, seen=seen)
 
     def requeue(self, name: str) -> Record | None:
         return self._move(name, states.QUEUED, devices=None)
@@ -246,17 +262,12 @@ class JobStore:
 
     def _swap(self, seen: Record, **values: Any) -> bool:
         """Write `values` only if the row is still as `seen` (the compare-and-set)."""
-        stmt = (
-            update(resources)
-            .where(
-                resources.c.name == seen.name,
-                resources.c.revision == seen.revision,
-                resources.c.state == seen.state,
-            )
-            .values(**values, revision=seen.revision + 1)
-        )
+        stmt = _swap_statement(tuple(sorted(values)))
+        where = {"seen_name": seen.name, "seen_revision": seen.revision, "seen_state": seen.state}
         with self.engine.begin() as conn:
-            return conn.execute(stmt).rowcount == 1
+            return (
+                conn.execute(stmt, {**values, **where, "revision": seen.revision + 1}).rowcount == 1
+            )
 
     def observe(self, on_state_change: Callable[[Record], None]) -> None:
         """Call `on_state_change(record)` after every state transition (any kind of resource),
@@ -279,8 +290,26 @@ class JobStore:
         return dict(row.body)
 
 
+@cache
+def _swap_statement(columns: tuple[str, ...]) -> Update:
+    """The compare-and-set that writes `columns` (and the next revision), one per set."""
+    return (
+        update(resources)
+        .where(
+            resources.c.name == bindparam("seen_name"),
+            resources.c.revision == bindparam("seen_revision"),
+            resources.c.state == bindparam("seen_state"),
+        )
+        .values({column: bindparam(column) for column in (*columns, "revision")})
+    )
+
+
+def _full_states(short_states: set[str]) -> list[str]:
+    return [f"{p}_STATE_{s}" for p in states.PREFIXES for s in short_states]
+
+
 def _state_in(short_states: set[str]) -> Any:
-    return resources.c.state.in_([f"{p}_STATE_{s}" for p in states.PREFIXES for s in short_states])
+    return resources.c.state.in_(_full_states(short_states))
 
 
 def _allowed(state: str, target: str, only_from: Collection[str]) -> bool:
