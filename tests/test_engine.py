@@ -126,7 +126,8 @@ def test_an_engine_that_cannot_start_stops_the_server_with_the_reason(tmp_path: 
     [
         ((), {"VERTEXD_REPLICA_NICE": "99"}, "replica_nice (VERTEXD_REPLICA_NICE or its flag): "
          "Input should be less than or equal to 19."),
-        (("--cpus", "-2"), {}, "cpus (VERTEXD_CPUS or its flag): Input should be greater than 0."),
+        (("--cpus", "-2"), {}, "cpus (VERTEXD_CPUS or its flag): "
+         "Input should be greater than or equal to 0."),
     ],
 )  # fmt: skip
 def test_a_bad_setting_stops_the_server_with_one_line_naming_it(

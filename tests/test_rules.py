@@ -233,7 +233,7 @@ def test_admission_reads_each_queued_job_once_when_a_create_commits_late(
 # -- settings -------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "bad",
-    [{"cpus": 0}, {"memory_gb": -1}, {"grace_seconds": -1}, {"poll_seconds": 0}, {"port": 70000},
+    [{"cpus": -1}, {"memory_gb": -1}, {"grace_seconds": -1}, {"poll_seconds": 0}, {"port": 70000},
      {"grpc_port": -1}, {"ray_placement_timeout_seconds": 0}, {"ray_warm_actors": -1}],
 )  # fmt: skip
 def test_settings_refuse_numbers_out_of_range(bad: dict[str, float]) -> None:

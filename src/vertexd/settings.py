@@ -24,9 +24,9 @@ class Settings(BaseSettings):
     # "local": gs://BUCKET/path is <home>/buckets/BUCKET/path. "gcs": real GCS through gcsfs
     # (or a GCS emulator named by STORAGE_EMULATOR_HOST).
     gcs: Literal["local", "gcs"] = "local"
-    # The host's budget; unset means what the machine has.
-    cpus: float | None = Field(default=None, gt=0)
-    memory_gb: float | None = Field(default=None, gt=0)
+    # The host's budget; unset means what the machine has (0: none, so one job at a time).
+    cpus: float | None = Field(default=None, ge=0)
+    memory_gb: float | None = Field(default=None, ge=0)
     # GPUs: unset, every NVIDIA GPU NVML shows; "0,2" only those; "N" the first N (N declared
     # devices where NVML is missing: machines without it, and tests).
     gpus: str | None = None
