@@ -7,13 +7,14 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from vertexd.core.errors import InvalidArgument
-from vertexd.launch import executors
+from vertexd.launch import digests, executors
 from vertexd.launch.environments import (
     MARKER,
     EnvironmentBuilder,
@@ -268,3 +269,23 @@ def test_failed_install_reports_uv_output_and_leaves_nothing(
     assert "broken" in str(caught.value)
     assert [p.name for p in (tmp_path / "envs").iterdir() if not p.name.startswith(".")] == []
     assert not list((tmp_path / "envs").glob(".*.tmp-*"))
+
+
+def test_a_package_digest_is_remembered_only_while_the_file_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    package = tmp_path / "trainer-1.0.tar.gz"
+    package.write_bytes(b"a" * 4096)
+    settled = (package.stat().st_ctime_ns + digests.SETTLED_NS) / 1e9 + 0.1
+    monkeypatch.setattr(digests.time, "time_ns", lambda: int(settled * 1e9))  # (no 2 s wait)
+    first = digests.sha256(package)
+    assert first == hashlib.sha256(b"a" * 4096).hexdigest()
+    assert digests.sha256(package) == first
+    # The same size, and the modification time set back: the change is still seen.
+    stat = package.stat()
+    time.sleep(0.02)  # past the file system's clock tick, as any later upload is
+    package.write_bytes(b"b" * 4096)
+    os.utime(package, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert digests.sha256(package) == hashlib.sha256(b"b" * 4096).hexdigest()

@@ -94,14 +94,14 @@ class LocalBackend:
         return [self._status(replica) for replica in _own(handle).replicas]
 
     def _status(self, replica: LocalReplica) -> ReplicaStatus:
-        # Liveness before the exit file: a runner that records its code and ends between the
-        # two looks is still seen with its code (not as lost).
-        running = process_group.alive(replica.pid, replica.start_time)
-        code = process_group.read_exit(Path(replica.exit_file))
+        exit_file = Path(replica.exit_file)
+        code = process_group.read_exit(exit_file)
+        if code is None and process_group.alive(replica.pid, replica.start_time):
+            return ReplicaStatus(replica.task, True)
+        if code is None:  # a runner that recorded its code after the first look is not lost
+            code = process_group.read_exit(exit_file)
         if code is not None:
             return ReplicaStatus(replica.task, False, exit_code=code)
-        if running:
-            return ReplicaStatus(replica.task, True)
         return ReplicaStatus(
             replica.task, False, lost=True, detail="the process ended without an exit code"
         )

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO
 
 from vertexd.core.errors import InvalidArgument
+from vertexd.launch import digests
 from vertexd.launch.executors import Executor, lookup, unknown_image_message
 from vertexd.storage import Storage
 
@@ -147,7 +148,7 @@ class EnvironmentBuilder:
             local = self._local_file(uri)
             if local is None:
                 return None
-            packages.append(_Package(uri, local, _sha256(local)))
+            packages.append(_Package(uri, local, digests.sha256(local)))
         key = environment_key(executor, packages, self.shim)
         path = self._path(executor, key)
         return (path, key) if _complete(path) else None
@@ -156,7 +157,10 @@ class EnvironmentBuilder:
         return self.envs_dir / f"{executor.family}-{executor.version}-{key[:16]}"
 
     def _package(self, uri: str, scratch: Path) -> _Package:
-        path = self._local_file(uri) or self.storage.fetch(uri, scratch)
+        local = self._local_file(uri)
+        if local is not None:
+            return _Package(uri, local, digests.sha256(local))
+        path = self.storage.fetch(uri, scratch)  # a new file: nothing to remember
         return _Package(uri, path, _sha256(path))
 
     def _local_file(self, uri: str) -> Path | None:

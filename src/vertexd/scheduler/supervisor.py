@@ -185,11 +185,13 @@ class Supervisor:
                     await self.call(self._record_stop)
                     return None
                 self._nudge.clear()  # before the look, so that no news is missed after it
-                outcome = judge(await self.call(self.backend.poll, handle))
+                statuses = await self.call(self.backend.poll, handle)
+                outcome = judge(statuses)
                 if outcome is None and self._deadline and time.time() >= self._deadline:
                     outcome = Outcome(False, Code.DEADLINE_EXCEEDED, self._timeout_message())
                 if outcome is not None:
-                    await self._stop_replicas(handle)
+                    if any(status.running for status in statuses):
+                        await self._stop_replicas(handle)
                     return outcome
                 await self._wait(interval)
         finally:

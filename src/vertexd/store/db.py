@@ -29,6 +29,9 @@ def normalize_url(url: str) -> URL:
     return parsed
 
 
+SQLITE_MMAP_BYTES = 1 << 30  # address space only; the kernel pages in what is read
+
+
 def make_engine(url: str) -> Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -64,6 +67,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Pages of the database file are read from a shared mapping, not a read() each: the
+    # connection's page cache is dropped whenever the other process has written.
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
