@@ -3,6 +3,7 @@ the storage paths, the Host and Origin rules, body types and sizes."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -78,6 +79,22 @@ def test_a_job_secret_as_bearer_works_on_storage_paths_only(
     assert refused.json()["error"]["status"] == "UNAUTHENTICATED"
     # The secret path prefix is for storage paths only.
     assert client.post(f"/_job/{secret}/v1/things", json={}).status_code == 401
+
+
+def test_a_secret_whose_news_comes_late_is_waited_for(
+    client: TestClient, credentials: JobCredentials
+) -> None:
+    # The engine tells of a job's secret before the job's replicas start, and the server
+    # takes the news in another thread: a replica's first call may come first.
+    secret = "s" * 64
+    late = threading.Timer(0.2, credentials.register, ("job-late", secret))
+    late.start()
+    try:
+        answer = client.get(f"/_job/{secret}/storage/v1/b/data/o")
+    finally:
+        late.join()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["job"] == "job-late"
 
 
 def test_a_revoked_or_unknown_secret_is_refused(

@@ -2,7 +2,9 @@
 included). In order, for each HTTP request:
 
 1. a `/_job/SECRET/...` prefix (a job's own credential, storage paths only) is checked and
-   stripped; such a request is trusted as that job's (scope["vertexd.job"]);
+   stripped; such a request is trusted as that job's (scope["vertexd.job"]). A secret not
+   known yet is looked for again for up to a second: the engine tells of a job's secret
+   before its replicas start, but this process takes the news in another thread;
 2. `Host` must name this server (no DNS rebinding);
 3. a CORS preflight is answered for the `--allow-origin` origins; an unsafe method from any
    other foreign `Origin` (else `Referer`) is refused;
@@ -15,6 +17,7 @@ Every refusal is an error in Vertex's shape and reaches no route, so it changes 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -22,6 +25,7 @@ from typing import Any
 from vertexd.api import guard_policy as policy
 from vertexd.api.guard_policy import GuardConfig
 from vertexd.core.codes import Code
+from vertexd.core.job_credentials import SECRET_BYTES
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -30,6 +34,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 AUTHENTICATED = "vertexd.authenticated"
+CREDENTIAL_WAIT_SECONDS, CREDENTIAL_LOOK_SECONDS = 1.0, 0.01
 JOB = "vertexd.job"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 
@@ -49,6 +54,14 @@ class Refusal(Exception):
         self.http_status = http_status or code.http_status
 
 
+class UnknownCredential(Refusal):
+    """A job secret this process does not know (yet, or any more)."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(Code.UNAUTHENTICATED, "Unknown or expired job credential.")
+        self.secret = secret
+
+
 class Guard:
     def __init__(self, app: ASGIApp, config: GuardConfig) -> None:
         self.app, self.config = app, config
@@ -61,7 +74,11 @@ class Guard:
         origin = _request_origin(headers)
         cors = origin is not None and origin in self.config.origins
         try:
-            self._check(scope, headers, origin)
+            try:
+                self._check(scope, headers, origin)
+            except UnknownCredential as unknown:
+                await self._await_credential(unknown.secret)
+                self._check(scope, headers, origin)
             if _is_preflight(scope, headers):
                 await _send(send, 204, b"", _cors_headers(origin, headers) if cors else {})
                 return
@@ -90,6 +107,17 @@ class Guard:
             message = "Missing or invalid auth token: send `Authorization: Bearer TOKEN`."
             raise Refusal(Code.UNAUTHENTICATED, message, headers={"WWW-Authenticate": "Bearer"})
 
+    async def _await_credential(self, secret: str) -> None:
+        """Until the secret is known, for CREDENTIAL_WAIT_SECONDS at most (a sleep, so that a
+        stream of bad secrets holds no thread)."""
+        if len(secret) < SECRET_BYTES:  # not one this server issues
+            return
+        deadline = asyncio.get_running_loop().time() + CREDENTIAL_WAIT_SECONDS
+        while self.config.credentials.job_for(secret) is None:
+            if asyncio.get_running_loop().time() >= deadline:
+                return
+            await asyncio.sleep(CREDENTIAL_LOOK_SECONDS)
+
     def _check_origin(self, scope: Scope, headers: dict[str, str], origin: str) -> None:
         own = policy.origin_of(f"{scope.get('scheme', 'http')}://{headers.get('host', '')}")
         if origin != own and origin not in self.config.origins:
@@ -101,9 +129,11 @@ class Guard:
         path: str = scope["path"]
         if path.startswith(policy.JOB_PREFIX):
             secret, _, rest = path[len(policy.JOB_PREFIX) :].partition("/")
-            job = self.config.credentials.job_for(secret)
-            if job is None or not policy.is_storage("/" + rest):
+            if not policy.is_storage("/" + rest):
                 raise Refusal(Code.UNAUTHENTICATED, "Unknown or expired job credential.")
+            job = self.config.credentials.job_for(secret)
+            if job is None:
+                raise UnknownCredential(secret)
             _strip_prefix(scope, len(policy.JOB_PREFIX) + len(secret))
         elif policy.is_storage(path):
             job = self.config.credentials.job_for(policy.bearer(headers.get("authorization", "")))
