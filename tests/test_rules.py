@@ -4,6 +4,7 @@ settings. Seconds in all."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,9 +226,41 @@ def test_admission_reads_each_queued_job_once_when_a_create_commits_late(
     assert len(read_names) == len(set(read_names))  # none twice
     assert set(read_names) >= {f"{parent}/customJobs/{i}" for i in range(2, FIRST_QUEUE_PAGE + 6)}
     # A whole pass admits every queued job, each once (the host has room for all).
-    admitted = [record.name for record, _ in scheduler._admit(Resources(), 0)]
+    taken, closed = scheduler._admit(Resources(), 0)
+    admitted = [record.name for record, _ in taken]
     assert len(admitted) == len(set(admitted)) == FIRST_QUEUE_PAGE + 6  # with NAME and `late`
     assert {store.get(name).state for name in admitted} == {"JOB_STATE_PENDING"}
+    assert not closed  # it read the whole queue
+
+
+def test_a_create_behind_jobs_that_wait_for_room_starts_no_admission_pass(
+    store: JobStore,
+) -> None:
+    from vertexd.scheduler.scheduler import Scheduler
+    from vertexd.scheduler.supervisor import Timing
+
+    parent = "projects/p/locations/l"
+    pool = {"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": "1"}
+    for index in range(2, 5):
+        body = {"name": f"{parent}/customJobs/{index}", "state": "JOB_STATE_QUEUED"}
+        store.insert("customJobs", parent, {**body, "jobSpec": {"workerPoolSpecs": [pool]}})
+    one_at_a_time = Resources(4, 15)
+    scheduler = Scheduler(store, None, None, one_at_a_time, Timing(1, 1))  # type: ignore[arg-type]
+    # Room for one n1-standard-4 (and the fixture's job, which asks for nothing): the next
+    # waits, and nothing behind it may pass. The queue stays closed while they run.
+    taken, closed = scheduler._admit(Resources(), running=0)
+    assert [record.name for record, _ in taken] == [NAME, f"{parent}/customJobs/2"] and closed
+    assert scheduler._admit(one_at_a_time, running=2) == ([], True)
+
+    async def woken_by(created: bool) -> bool:
+        scheduler._loop = asyncio.get_running_loop()
+        scheduler._closed, scheduler._wake = True, asyncio.Event()
+        scheduler.wake(created=created)
+        await asyncio.sleep(0)  # the loop runs what wake() handed it
+        return scheduler._wake.is_set()
+
+    assert asyncio.run(woken_by(created=True)) is False  # a new job queues behind them
+    assert asyncio.run(woken_by(created=False)) is True  # a job ended, or one was cancelled
 
 
 # -- settings -------------------------------------------------------------------------

@@ -142,8 +142,8 @@ def _dispatch(
     parts: EngineParts, message: dict[str, Any], pending: set[asyncio.Future[Any]]
 ) -> None:
     op, name = message["op"], message.get("name", "")
-    if op == WAKE:
-        parts.scheduler.wake()
+    if op == WAKE:  # a CustomJob was created
+        parts.scheduler.wake(created=True)
     elif op == CANCEL:
         parts.scheduler.cancel(name)
     elif op == TUNE:

@@ -77,6 +77,10 @@ class Scheduler:
         self._demands: dict[str, Resources] = {}  # queued job -> its need (read by admission)
         self._cancel_asked: set[str] = set()  # queued jobs a cancel may have missed
         self._wake = asyncio.Event()
+        # The last admission pass found that no queued job may start before one ends (the
+        # head waits for CPUs or memory): a job created since, which queues behind it, cannot
+        # start either, so its creation needs no pass. Any other news clears it.
+        self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[Record], None]] = []
@@ -99,10 +103,17 @@ class Scheduler:
         self._loop_task = asyncio.create_task(self._admission_loop())
         self.wake()
 
-    def wake(self) -> None:
-        """Look at the queue again (any thread)."""
+    def wake(self, created: bool = False) -> None:
+        """Look at the queue again (any thread); `created`: the news is only that a job was
+        created (it queues behind the others)."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._woken, created)
+
+    def _woken(self, created: bool) -> None:
+        if created and self._closed:
+            return
+        self._closed = False
+        self._wake.set()
 
     def cancel(self, name: str) -> None:
         """Ask for a job to stop (any thread); its supervisor, or for a queued job the
@@ -130,6 +141,7 @@ class Scheduler:
     async def _cancel_queued(self, name: str) -> None:
         if await self.call(self.store.mark_cancelled, name, (states.QUEUED,)) is not None:
             self._cancel_asked.discard(name)
+            self.wake()  # it may have held back the jobs behind it
         # Otherwise admission took it: _supervise passes the cancel on.
 
     # -- admission -----------------------------------------------------------------------------
@@ -141,15 +153,20 @@ class Scheduler:
             for supervised in self._supervised.values():
                 in_use = in_use + supervised.need
             try:
-                admitted = await self.call(self._admit, in_use, len(self._supervised))
+                admitted, closed = await self.call(self._admit, in_use, len(self._supervised))
             except Exception:
                 log.exception("admission failed")
                 continue
+            self._closed = closed and not self._wake.is_set()  # (news during the pass: no)
             for record, need in admitted:
                 self._supervise(record, need)
 
-    def _admit(self, in_use: Resources, running: int) -> list[tuple[Record, Resources]]:
-        """In a worker thread: move the queued jobs that fit to PENDING."""
+    def _admit(
+        self, in_use: Resources, running: int
+    ) -> tuple[list[tuple[Record, Resources]], bool]:
+        """In a worker thread: move the queued jobs that fit to PENDING. Also says whether
+        the queue is closed: admission stopped reading it (no later job may pass the ones
+        that wait) and took every job it chose."""
         read = _QueueRead()
         chosen = admit(self._queued(read), in_use, self.capacity, running)
         # A whole read of the queue forgets the demands of jobs no longer queued.
@@ -172,7 +189,7 @@ class Scheduler:
                 self._log_admission(record, need)
             except OSError:
                 log.exception("cannot write to the log of %s", name)
-        return admitted
+        return admitted, not read.whole and len(admitted) == len(chosen)
 
     def _log_admission(self, record: Record, need: Resources) -> None:
         if not need.fits_in(self.capacity):

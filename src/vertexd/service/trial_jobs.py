@@ -28,7 +28,7 @@ class TrialJobs:
             "updateTime": stamp,
         }
         self.store.insert(CUSTOM_JOBS, parent, body, trial)
-        self.scheduler.wake()
+        self.scheduler.wake(created=True)
 
     def stop(self, job_name: str) -> None:
         self.scheduler.cancel(job_name)
