@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 from distributed_start import free_port, write_wheel  # benchmarks/, beside this script
+from light_http import Client, HttpError
 
 JOBS = "projects/bench/locations/us-central1/customJobs"
 EXECUTOR = "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-0:latest"
@@ -67,9 +67,10 @@ def start_server(
     server = subprocess.Popen(command, stdout=log, stderr=log)
     for _ in range(1200):
         try:
-            httpx.get(f"{url}/healthz").raise_for_status()
+            with Client(url) as client:
+                client.get("/healthz").raise_for_status()
             return server, url
-        except httpx.TransportError:
+        except HttpError:
             time.sleep(0.05)
     raise RuntimeError(f"server did not start: {(home / 'server.log').read_text()}")
 
@@ -99,33 +100,33 @@ class Run:
     burst_done: float = 0.0
     cpu: list[float] = field(default_factory=list)
 
-    def call(self, kind: str, client: httpx.Client, method: str, url: str, **kw: Any) -> Any:
+    def call(self, kind: str, client: Client, method: str, url: str, **kw: Any) -> Any:
         started = time.perf_counter()
         try:
             response = client.request(method, url, **kw).raise_for_status()
-        except httpx.HTTPError as exc:
+        except HttpError as exc:
             self.errors.append(f"{kind} {url}: {exc!r}")
             return None
         self.ms[kind].append((time.perf_counter() - started) * 1000)
         self.starts.setdefault(kind, []).append(started)
         return response.json()
 
-    def create(self, client: httpx.Client, index: int, kind: str = "create") -> None:
+    def create(self, client: Client, index: int, kind: str = "create") -> None:
         body = self.call(kind, client, "POST", f"/v1/{JOBS}", json=trivial_job(index))
         if body is not None:
             self.names.append(body["name"])
 
-    def get_any(self, client: httpx.Client) -> None:
+    def get_any(self, client: Client) -> None:
         if not self.names:  # nothing created yet
             time.sleep(0.005)
             return
         self.call("get", client, "GET", f"/v1/{random.choice(self.names)}")
 
-    def list_page(self, client: httpx.Client) -> None:
+    def list_page(self, client: Client) -> None:
         self.call("list", client, "GET", f"/v1/{JOBS}", params={"pageSize": PAGE_SIZE})
 
 
-def wait_ended(client: httpx.Client, names: list[str]) -> list[dict[str, Any]]:
+def wait_ended(client: Client, names: list[str]) -> list[dict[str, Any]]:
     """Every job's final body, polling one job at a time in creation order."""
     pending, ended = list(reversed(names)), []
     while pending:
@@ -140,7 +141,7 @@ def wait_ended(client: httpx.Client, names: list[str]) -> list[dict[str, Any]]:
     return ended
 
 
-def idle(client: httpx.Client, calls: int) -> Run:
+def idle(client: Client, calls: int) -> Run:
     """Sequential calls with no job running: each created job is waited for before the next."""
     warm = Run()
     warm.create(client, -1)
@@ -157,7 +158,7 @@ def idle(client: httpx.Client, calls: int) -> Run:
 
 
 def creator(url: str, run: Run, indexes: range, start: threading.Barrier) -> None:
-    with httpx.Client(base_url=url, timeout=120) as client:
+    with Client(url) as client:
         start.wait()
         for index in indexes:
             run.create(client, index, kind="burst")
@@ -165,7 +166,7 @@ def creator(url: str, run: Run, indexes: range, start: threading.Barrier) -> Non
 
 def prober(url: str, run: Run, stop: threading.Event) -> None:
     """What a user and the console do meanwhile: a create, a get and a list every 20 ms."""
-    with httpx.Client(base_url=url, timeout=120) as client:
+    with Client(url) as client:
         index = 10**6
         while not stop.is_set():
             run.create(client, index)
@@ -180,7 +181,7 @@ def load(url: str, pid: int, jobs: int, clients: int, probe: bool = True) -> Run
     job has ended."""
     cpu_before = cpu_seconds(pid)
     run, start, stop = Run(), threading.Barrier(clients + 1), threading.Event()
-    with ThreadPoolExecutor(clients + 2) as pool, httpx.Client(base_url=url, timeout=120) as client:
+    with ThreadPoolExecutor(clients + 2) as pool, Client(url) as client:
         readers = [pool.submit(prober, url, run, stop)] if probe else []
         shares = [range(i, jobs, clients) for i in range(clients)]
         creators = [pool.submit(creator, url, run, share, start) for share in shares]
@@ -275,7 +276,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_server(Path(tmp))
         try:
-            with httpx.Client(base_url=url, timeout=120) as client:
+            with Client(url) as client:
                 idle_run = idle(client, options.idle_calls)
             load_run = load(url, server.pid, options.jobs, options.clients)
         finally:

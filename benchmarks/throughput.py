@@ -29,7 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from api_under_load import (  # benchmarks/, beside this script
     ROOM_FOR_ALL,
     SUCCEEDED,
@@ -42,6 +41,7 @@ from api_under_load import (  # benchmarks/, beside this script
     start_server,
     wait_ended,
 )
+from light_http import Client
 
 ALONE = ("--cpus", "4", "--memory-gb", "15")  # one n1-standard-4 replica at a time
 CAPACITIES = {"room for all": ROOM_FOR_ALL, "one at a time": ALONE}
@@ -60,11 +60,11 @@ def measure(
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_server(Path(tmp), capacity)
         try:
-            with httpx.Client(base_url=url, timeout=120) as client:
+            with Client(url) as client:
                 idle(client, 0)  # the environment is built once
             floor = shell_floor(environment_python(Path(tmp)))  # while the server is idle
             run = load(url, server.pid, jobs, clients)
-            with httpx.Client(base_url=url, timeout=120) as client:  # the probe's last jobs
+            with Client(url) as client:  # the probe's last jobs
                 waited = {body["name"] for body in run.ended}
                 wait_ended(client, [name for name in run.names if name not in waited])
             quiet = load(url, server.pid, jobs, clients, probe=False)
