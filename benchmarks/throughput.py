@@ -8,7 +8,8 @@ creates, gets and lists every 20 ms (api_under_load.py's load). Printed per capa
 jobs/s (the burst's jobs over the seconds from first create to last end), how many
 SUCCEEDED (none may be lost), vertexd's CPU per job (the server, its engine and fork
 servers; the replicas apart), and the probe's p99 latencies against the seams issue's
-targets; then the same burst without the probe, for jobs/s and vertexd's own CPU per job.
+targets; then the same burst without the probe, three times, for jobs/s and vertexd's own
+CPU per job (the median).
 The floor: the same module, with the same environment's Python, started 50 times by `bash`
 one after another and all at once (`&`, then `wait`): processes/s and CPU per process, the
 mean of a measure before the runs and one after (the host's speed drifts).
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import tempfile
 import time
@@ -49,14 +51,16 @@ TARGETS = {"room for all": 50.0, "one at a time": 20.0}  # jobs/s
 TARGET_CPU_MS = 15.0  # vertexd's own CPU per job, measured without the probe's calls
 BARE_WHEN_SET_MS = 30.0  # the CPU of the bare process on the machine the target was set on
 FLOOR_PROCESSES = 50
+QUIET_RUNS = 3  # the host's speed drifts between runs: the median of these is reported
 MODULE = "bench_task.main"
 
 
 def measure(
     capacity: tuple[str, ...], jobs: int, clients: int
-) -> tuple[Run, Run, dict[str, float]]:
-    """On a new server of that capacity: the load run, the same without the probe (vertexd's
-    own CPU per job, with no API calls but the creates and one waiter), and the floor."""
+) -> tuple[Run, list[Run], dict[str, float]]:
+    """On a new server of that capacity: the load run, QUIET_RUNS of the same without the
+    probe (vertexd's own CPU per job, with no API calls but the creates and one waiter), and
+    the floor."""
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_server(Path(tmp), capacity)
         try:
@@ -67,7 +71,7 @@ def measure(
             with Client(url) as client:  # the probe's last jobs
                 waited = {body["name"] for body in run.ended}
                 wait_ended(client, [name for name in run.names if name not in waited])
-            quiet = load(url, server.pid, jobs, clients, probe=False)
+            quiet = [load(url, server.pid, jobs, clients, probe=False) for _ in range(QUIET_RUNS)]
             # The host's speed drifts by tens of percent over minutes (shared cores): the
             # floor is measured before and after, and its mean is what the runs compare to.
             after = shell_floor(environment_python(Path(tmp)))
@@ -101,7 +105,7 @@ def shell_floor(python: Path) -> dict[str, float]:
     return floor
 
 
-def report(name: str, run: Run, quiet: Run, floor: dict[str, float], jobs: int) -> None:
+def report(name: str, run: Run, quiet: list[Run], floor: dict[str, float], jobs: int) -> None:
     created = len(run.ms["burst"])
     succeeded = sum(1 for body in run.ended if body["state"] == SUCCEEDED)
     rate = created / run.wall
@@ -117,12 +121,13 @@ def report(name: str, run: Run, quiet: Run, floor: dict[str, float], jobs: int) 
     print(f"  CPU per job: vertexd {itself * per_job:.1f} ms (with the probe's calls), its "
           f"replicas (runner and module) {replicas * per_job:.1f} ms; this benchmark's clients "
           f"{clients * per_job:.1f} ms (all on the same cores)")  # fmt: skip
-    own = quiet.cpu[0] * 1000 / max(len(quiet.ended), 1)
+    owns = [one.cpu[0] * 1000 / max(len(one.ended), 1) for one in quiet]
+    own, bare = statistics.median(owns), floor["serial cpu ms"]
     verdict = "met" if own <= TARGET_CPU_MS else "NOT met"
-    bare = floor["serial cpu ms"]
-    print(f"  without the probe: {len(quiet.ms['burst']) / quiet.wall:.1f} jobs/s, vertexd "
-          f"{own:.1f} ms CPU a job (target <= {TARGET_CPU_MS:g}: {verdict}), "
-          f"{own / bare:.2f} x the bare process's {bare:.0f} ms "
+    rates = ", ".join(f"{len(one.ms['burst']) / one.wall:.1f}" for one in quiet)
+    print(f"  without the probe, {len(quiet)} runs: {rates} jobs/s; vertexd "
+          f"{', '.join(f'{ms:.1f}' for ms in owns)} ms CPU a job, median {own:.1f} (target <= "
+          f"{TARGET_CPU_MS:g}: {verdict}), {own / bare:.2f} x the bare process's {bare:.0f} ms "
           f"(the target's ratio: {TARGET_CPU_MS / BARE_WHEN_SET_MS:.2f})")  # fmt: skip
     for when, calls in (
         ("with the burst's creates", lambda kind: run.ms[kind]),
