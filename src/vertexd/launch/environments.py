@@ -145,10 +145,10 @@ class EnvironmentBuilder:
         """The complete environment for packages that are all local files, and its key."""
         packages = []
         for uri in package_uris:
-            local = self._local_file(uri)
-            if local is None:
+            package = self._local_package(uri)
+            if package is None:
                 return None
-            packages.append(_Package(uri, local, digests.sha256(local)))
+            packages.append(package)
         key = environment_key(executor, packages, self.shim)
         path = self._path(executor, key)
         return (path, key) if _complete(path) else None
@@ -157,11 +157,16 @@ class EnvironmentBuilder:
         return self.envs_dir / f"{executor.family}-{executor.version}-{key[:16]}"
 
     def _package(self, uri: str, scratch: Path) -> _Package:
-        local = self._local_file(uri)
+        local = self._local_package(uri)
         if local is not None:
-            return _Package(uri, local, digests.sha256(local))
+            return local
         path = self.storage.fetch(uri, scratch)  # a new file: nothing to remember
         return _Package(uri, path, _sha256(path))
+
+    def _local_package(self, uri: str) -> _Package | None:
+        """The package, if it is a file in the local buckets (its digest remembered)."""
+        local = self._local_file(uri)
+        return None if local is None else _Package(uri, local, digests.sha256(local))
 
     def _local_file(self, uri: str) -> Path | None:
         """The package's file in the local buckets, if it is one."""

@@ -190,7 +190,7 @@ class Supervisor:
                 if outcome is None and self._deadline and time.time() >= self._deadline:
                     outcome = Outcome(False, Code.DEADLINE_EXCEEDED, self._timeout_message())
                 if outcome is not None:
-                    if any(status.running for status in statuses):
+                    if _any_running(statuses):
                         await self._stop_replicas(handle)
                     return outcome
                 await self._wait(interval)
@@ -219,8 +219,7 @@ class Supervisor:
         await self.call(self.backend.stop, handle, True)
 
     async def _any_running(self, handle: Handle) -> bool:
-        statuses: list[ReplicaStatus] = await self.call(self.backend.poll, handle)
-        return any(status.running for status in statuses)
+        return _any_running(await self.call(self.backend.poll, handle))
 
     # -- record (in a worker thread) -------------------------------------------------------
     def _record(self, outcome: Outcome) -> None:
@@ -283,6 +282,10 @@ def _deadline(record: Record) -> float | None:
         return None
     started = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
     return started + (duration_seconds(timeout) if timeout else DEFAULT_TIMEOUT_SECONDS)
+
+
+def _any_running(statuses: list[ReplicaStatus]) -> bool:
+    return any(status.running for status in statuses)
 
 
 def judge(statuses: list[ReplicaStatus]) -> Outcome | None:

@@ -85,12 +85,11 @@ class JobStore:
             {"resource_name": body["name"], "key": k, "value": v}
             for k, v in (body.get("labels") or {}).items()
         ]
-        if not label_rows:
-            with self._one_statement.connect() as conn:
-                conn.execute(_INSERT, values)
-        else:
-            with self.engine.begin() as conn:
-                conn.execute(_INSERT, values)
+        # With labels, two statements: one transaction. Without, the row commits alone.
+        writing = self.engine.begin() if label_rows else self._one_statement.connect()
+        with writing as conn:
+            conn.execute(_INSERT, values)
+            if label_rows:
                 conn.execute(insert(labels), label_rows)
         return Record(body["name"], kind, parent, values["state"], body, 0, 0, created, trial=trial)
 
