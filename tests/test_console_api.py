@@ -103,7 +103,7 @@ def test_parents_in_use_newest_first(client: TestClient, tmp_path: Path) -> None
     for number, parent in enumerate(["projects/a/locations/l1", "projects/b/locations/l2"]):
         name = f"{parent}/customJobs/{number}"
         store.insert("customJobs", parent, {"name": name, "state": "JOB_STATE_SUCCEEDED"})
-    store.engine.dispose()
+    store.close()
     assert client.get("/console/api/parents").json()["parents"] == [
         "projects/b/locations/l2",
         "projects/a/locations/l1",

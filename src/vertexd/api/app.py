@@ -91,7 +91,7 @@ def create_app(
         if grpc is not None:
             await asyncio.to_thread(grpc.stop)
         await asyncio.to_thread(engine.stop, settings.grace_seconds)
-        await asyncio.to_thread(database.dispose)
+        await asyncio.to_thread(store.close)  # (and the database engine it was given)
 
     app = FastAPI(
         title="vertexd",

@@ -54,7 +54,8 @@ class LocalBackend:
         self.nice = nice  # how much lower than the server's the replicas' priority is
         self._forks = ForkServer()
         self._forks.start()
-        self._warm = WarmPythons(host_env()) if warm_python else None
+        self._host_env = host_env()  # (read once: os.environ decodes every key on each read)
+        self._warm = WarmPythons(self._host_env) if warm_python else None
         self._exits = exit_watch.ExitWatcher() if exit_watch.supported() else None
 
     def reserve(self, job_id: str, replicas: list[tuple[str, Resources]]) -> Reservation:
@@ -80,7 +81,7 @@ class LocalBackend:
         exit_file = plan.run_dir / f"{replica.task_name}.exit"
         exit_file.unlink(missing_ok=True)
         where = [str(plan.log_path), replica.task_name, str(exit_file), str(self.nice)]
-        env = {**host_env(), **replica.env}
+        env = {**self._host_env, **replica.env}
         forks = self._forks
         if self._warm is not None and replica.python_env and replica.argv[1:2] == ("-m",):
             forks = self._warm.server_for(replica.argv[0], env)  # a Python vertexd built

@@ -78,7 +78,10 @@ def kill_group(pid: int, started: float | None, force: bool) -> None:
         leader = psutil.Process(pid)
         if started is not None and abs(leader.create_time() - started) > SAME_START_SECONDS:
             return
-        descendants = leader.children(recursive=True) if force else []
+        # A zombie's children were handed to a reaper when it exited: it has none, and
+        # asking would scan every process on the host.
+        zombie = leader.status() == psutil.STATUS_ZOMBIE
+        descendants = leader.children(recursive=True) if force and not zombie else []
     except psutil.NoSuchProcess:
         descendants = []
     except psutil.Error:

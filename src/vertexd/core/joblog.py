@@ -29,8 +29,12 @@ def format_line(task_name: str, stream: str, text: str, at: datetime | None = No
 
 
 def open_for_append(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    try:
+        return os.open(path, flags, 0o644)
+    except FileNotFoundError:  # the job's first line: its directory is made here
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o644)
 
 
 def append_service_line(path: Path, text: str) -> None:

@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vertexd.engine.link import (
@@ -61,8 +62,21 @@ def main(argv: list[str] | None = None) -> None:
     os.nice(vertexd.engine.wiring.engine_nice(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     to_server = Replies(socket.socket(fileno=replies))
-    if not asyncio.run(_serve(settings, socket.socket(fileno=requests), to_server)):
+    serving = _serve(settings, socket.socket(fileno=requests), to_server)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        served = runner.run(serving)
+    if not served:
         os._exit(1)  # no shutdown: what runs is left for the next server to reattach
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (as the API's uvicorn takes it): each hop
+    between a worker thread and the loop costs less."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _die_with(parent: int) -> None:

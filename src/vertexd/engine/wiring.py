@@ -67,7 +67,7 @@ class EngineParts:
         await self.tuner.shutdown()
         await self.scheduler.shutdown()
         await asyncio.to_thread(self.close_backend)
-        await asyncio.to_thread(self.database.dispose)
+        await asyncio.to_thread(self.store.close)  # (and the database engine it was given)
 
 
 class SharedCredentials(JobCredentials):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from vertexd.backends.base import Backend, Handle, LaunchError, ReplicaStatus
+from vertexd.backends.base import Backend, Handle, LaunchError, ReplicaStatus, Unwatch
 from vertexd.backends.handles import dump_handle, load_handle
 from vertexd.core import joblog, states
 from vertexd.core.codes import Code
@@ -87,29 +87,57 @@ class Supervisor:
         self._nudge.set()
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def changed() -> None:  # the backend's news, from any thread
+            loop.call_soon_threadsafe(self._nudge.set)
+
         try:
             while True:
-                handle = await self.call(self._start)
-                if handle is None:
+                started = await self.call(self._start, changed)
+                if started is None:
                     return
+                handle, unwatch = started
                 try:
-                    outcome = await self._watch(handle)
-                finally:
+                    outcome = await self._watch(handle, unwatch)
+                except BaseException:
                     await self.call(self.backend.cleanup, handle)
-                if outcome is None:  # stopped by cancel or shutdown, already recorded
+                    raise
+                if await self.call(self._end, handle, outcome):
                     return
-                if outcome.succeeded or not await self.call(self._may_restart, outcome):
-                    await self.call(self._record, outcome)
-                    return
-                await self.call(self._restart, outcome)
         except Exception as exc:  # a bug here must fail the job, never leave it RUNNING
             log.exception("supervisor of %s failed", self.name)
             await self.call(
                 self.store.mark_failed, self.name, Code.INTERNAL, f"Internal error: {exc}"
             )
 
+    def _end(self, handle: Handle, outcome: Outcome | None) -> bool:
+        """In a worker thread, once every replica has stopped: kill what they left, then
+        record the outcome (True), or restart the job (False). None: the stop was recorded."""
+        self.backend.cleanup(handle)
+        if outcome is None:
+            return True
+        if outcome.succeeded or not self._may_restart(outcome):
+            self._record(outcome)
+            return True
+        self._restart(outcome)
+        return False
+
     # -- start (in a worker thread) --------------------------------------------------------
-    def _start(self) -> Handle | None:
+    def _start(self, changed: Callable[[], None]) -> tuple[Handle, Unwatch | None] | None:
+        """Launch the job (or reattach to it) and start hearing of its replicas' exits
+        (`changed` is called on each); None when it did not start."""
+        handle = self._launch()
+        return None if handle is None else (handle, self._hear_exits(handle, changed))
+
+    def _hear_exits(self, handle: Handle, changed: Callable[[], None]) -> Unwatch | None:
+        try:
+            return self.backend.watch(handle, changed)
+        except Exception:  # the replicas run all the same: they are polled instead
+            log.exception("cannot watch the replicas of %s", self.name)
+            return None
+
+    def _launch(self) -> Handle | None:
         # A record that is older than the row only makes the compare-and-set below read it.
         record = self._latest or self.store.get(self.name)
         self._deadline = _deadline(record)
@@ -171,28 +199,29 @@ class Supervisor:
             self.store.requeue(self.name)
 
     # -- watch -----------------------------------------------------------------------------
-    async def _watch(self, handle: Handle) -> Outcome | None:
+    async def _watch(self, handle: Handle, unwatch: Unwatch | None) -> Outcome | None:
         """Wait for the job's outcome; every replica is stopped when this returns."""
-        loop = asyncio.get_running_loop()
-        unwatch = await self.call(
-            self.backend.watch, handle, lambda: loop.call_soon_threadsafe(self._nudge.set)
-        )
         interval = self.timing.safety_seconds if unwatch else self.timing.poll_seconds
+        # A watch begins with a look of its own (a replica that has ended already is told
+        # of at once): the first poll waits for news.
+        look = unwatch is None
         try:
             while True:
                 if self._stop_reason:
                     await self._stop_replicas(handle)
                     await self.call(self._record_stop)
                     return None
-                self._nudge.clear()  # before the look, so that no news is missed after it
-                statuses = await self.call(self.backend.poll, handle)
-                outcome = judge(statuses)
-                if outcome is None and self._deadline and time.time() >= self._deadline:
-                    outcome = Outcome(False, Code.DEADLINE_EXCEEDED, self._timeout_message())
-                if outcome is not None:
-                    if _any_running(statuses):
-                        await self._stop_replicas(handle)
-                    return outcome
+                if look:
+                    self._nudge.clear()  # before the look, so that no news is missed after it
+                    statuses = await self.call(self.backend.poll, handle)
+                    outcome = judge(statuses)
+                    if outcome is None and self._deadline and time.time() >= self._deadline:
+                        outcome = Outcome(False, Code.DEADLINE_EXCEEDED, self._timeout_message())
+                    if outcome is not None:
+                        if _any_running(statuses):
+                            await self._stop_replicas(handle)
+                        return outcome
+                look = True
                 await self._wait(interval)
         finally:
             if unwatch is not None:

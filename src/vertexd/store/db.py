@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -20,7 +21,7 @@ def sqlite_url(home: Path) -> str:
     return f"sqlite:///{home / 'vertexd.db'}"
 
 
-def normalize_url(url: str) -> URL:
+def normalize_url(url: str | URL) -> URL:
     """The SQLAlchemy URL vertexd connects to: `postgres://` and `postgresql://` become
     `postgresql+psycopg://` (psycopg 3, a dependency); other URLs are kept as they are."""
     parsed = make_url(url)
@@ -30,12 +31,28 @@ def normalize_url(url: str) -> URL:
 
 
 SQLITE_MMAP_BYTES = 1 << 30  # address space only; the kernel pages in what is read
+# Connections kept open: one per thread that may hold one at once (the API's 40 worker
+# threads, the engine's 16). A connection opened past the pool is closed when it is given
+# back, and the next one pays for the open, the pragmas and reading the schema again.
+SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 48, 32
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str | URL, autocommit: bool = False) -> Engine:
+    """An engine for `url`. With `autocommit`, each statement commits by itself: no BEGIN,
+    COMMIT or ROLLBACK around it, nothing to reset when a connection is given back, and no
+    lock held between statements (the store's single-statement reads and writes)."""
     parsed = normalize_url(url)
+    own: dict[str, Any] = {}
+    if autocommit:
+        own = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_MAX_OVERFLOW,
+            **own,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -49,7 +66,7 @@ def make_engine(url: str) -> Engine:
         if parsed.get_driver_name() not in ("psycopg", "psycopg2"):  # libpq's parameters
             connect_args = {}
         # The API's worker threads, the scheduler, job monitors and the tuning controller
-        # each hold a connection for one short transaction at a time.
+        # each hold a connection for one short statement or transaction at a time.
         return create_engine(
             parsed,
             pool_size=10,
@@ -58,8 +75,9 @@ def make_engine(url: str) -> Engine:
             pool_pre_ping=True,
             pool_recycle=3600,
             connect_args=connect_args,
+            **own,
         )
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, **own)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
