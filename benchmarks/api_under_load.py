@@ -53,6 +53,9 @@ PAGE_SIZE = 50  # src/vertexd/console/static/js/list.js: PAGE_SIZE
 TARGETS_MS = {"create": 50.0, "get": 50.0, "list": 100.0}
 PROBE_PAUSE_SECONDS = 0.02
 MAX_LIST, LOOK_BACK_SECONDS, LOST_SECONDS = 1000, 0.5, 30.0  # the waiter's (wait_ended)
+# The waiter's pause between looks: the shortest (near the end, and for a few jobs), the
+# longest (while many are left), and how many jobs are "a few".
+SHORT_LOOK, LONG_LOOK, FEW_LEFT = 0.05, 0.5, 20
 
 
 ROOM_FOR_ALL = ("--cpus", "64", "--memory-gb", "1000")
@@ -131,16 +134,18 @@ class Run:
 def wait_ended(client: Client, names: list[str]) -> list[dict[str, Any]]:
     """Every job's final body, in the order of `names`. As a user waiting for many jobs would
     ask: one list call per look for the jobs that ended lately (not a get per job), pages of
-    MAX_LIST, a look every 50 ms. The look names the create time of the first job (less a
-    margin), so that the store reads only the rows of these jobs, not all it holds. A job
-    still missing after LOST_SECONDS without news is got one by one: gone (404) counts as
-    lost."""
+    MAX_LIST. The look names the create time of the first job (less a margin), so that the
+    store reads only the rows of these jobs, not all it holds. Looks come every 50 ms near
+    the end (the last end is what a run's seconds are timed to) and up to 0.5 s apart while
+    many jobs are left: each costs the server a list call, which is this benchmark's own load,
+    not the jobs'. A job still missing after LOST_SECONDS without news is got one by one:
+    gone (404) counts as lost."""
     if not names:
         return []
     pending, ended = set(names), {}
     first = client.get(f"/v1/{names[0]}").raise_for_status().json()["createTime"]
     created_from = _earlier(first, LOOK_BACK_SECONDS * 20)  # (names are about in create order)
-    since, last_news = "1970-01-01T00:00:00Z", time.monotonic()
+    since, last_news, began = "1970-01-01T00:00:00Z", time.monotonic(), time.monotonic()
     while pending:
         newest = since
         for body in _ended_since(client, created_from, since):
@@ -159,8 +164,17 @@ def wait_ended(client: Client, names: list[str]) -> list[dict[str, Any]]:
                     ended[name] = {"name": name, "state": LOST}
             last_news = time.monotonic()
         if pending:
-            time.sleep(0.05)
+            time.sleep(_pause(len(pending), len(ended), time.monotonic() - began))
     return [ended[name] for name in names]
+
+
+def _pause(pending: int, ended: int, seconds: float) -> float:
+    """A tenth of the time the jobs left should take at the rate seen so far, within
+    SHORT_LOOK..LONG_LOOK (short for a few jobs)."""
+    if pending <= FEW_LEFT:
+        return SHORT_LOOK
+    left = pending * seconds / ended if ended else LONG_LOOK * 10
+    return min(LONG_LOOK, max(SHORT_LOOK, left / 10))
 
 
 def _ended_since(client: Client, created_from: str, since: str) -> list[dict[str, Any]]:
