@@ -47,7 +47,7 @@ class _QueueRead:
 
     seen: dict[str, Resources] = field(default_factory=dict)
     whole: bool = False
-    records: dict[str, Record] = field(default_factory=dict)  # the jobs it read in full
+    records: dict[str, Record] = field(default_factory=dict)  # the jobs read in full
 
 
 @dataclass
@@ -75,6 +75,9 @@ class Scheduler:
         self._threads = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="vertexd-jobs")
         self._supervised: dict[str, _Supervised] = {}
         self._demands: dict[str, Resources] = {}  # queued job -> its need (read by admission)
+        # Queued job -> its record as admission read it for its need: admission moves it from
+        # that record (one that is stale only makes the compare-and-set read the row).
+        self._records: dict[str, Record] = {}
         self._cancel_asked: set[str] = set()  # queued jobs a cancel may have missed
         self._wake = asyncio.Event()
         # The last admission pass found that no queued job may start before one ends (the
@@ -167,13 +170,17 @@ class Scheduler:
         """In a worker thread: move the queued jobs that fit to PENDING. Also says whether
         the queue is closed: admission stopped reading it (no later job may pass the ones
         that wait) and took every job it chose."""
-        read = _QueueRead()
+        read = _QueueRead(records=self._records)
         chosen = admit(self._queued(read), in_use, self.capacity, running)
-        # A whole read of the queue forgets the demands of jobs no longer queued.
+        # A whole read of the queue forgets the demands (and records) of jobs no longer queued.
         self._demands = read.seen if read.whole else {**self._demands, **read.seen}
+        if read.whole:
+            self._records = {
+                name: self._records[name] for name in read.seen if name in self._records
+            }
         admitted = []
         for name in chosen:
-            need, known = read.seen[name], read.records.get(name)
+            need, known = read.seen[name], self._records.pop(name, None)
             self._demands.pop(name, None)  # (after a whole read, `read.seen` is this dict)
             try:
                 record = self.store.mark_pending(name, self._take_gpus(name, known), known)
