@@ -30,6 +30,7 @@ from vertexd.store.jobs import JobStore, Record
 log = logging.getLogger(__name__)
 
 CUSTOM_JOBS = "customJobs"
+QUEUED = states.full_name("", states.QUEUED)  # a CustomJob's: JOB_STATE_QUEUED
 WORKER_THREADS = 16  # store, launch and backend calls of every supervisor
 # Queued jobs read at a time by admission: a short first page (admission mostly stops at the
 # first job that does not fit, and runs after every job that ends), longer ones after it.
@@ -208,7 +209,7 @@ class Scheduler:
         admission reads them (into `read`)."""
         offset, size = 0, FIRST_QUEUE_PAGE
         while True:
-            page = self.store.names_in_states([states.QUEUED], CUSTOM_JOBS, size, offset)
+            page = self.store.names_in_state(QUEUED, CUSTOM_JOBS, size, offset)
             for name in page:
                 if name in read.seen:  # read twice: a create committed late moved the rows
                     continue

@@ -38,12 +38,13 @@ MAX_RACES = 100
 # cache key costs more than SQLite's own work for a read by primary key.
 _INSERT = insert(resources)
 _FIND = select(resources).where(resources.c.name == bindparam("seen_name"))
-_NAMES_IN_STATES = (
+
+
+# A page of names of one kind in one state, oldest first: one state, so that the rows come in
+# order from ix_resources_kind_state_created (an IN list would be sorted at each read).
+_NAMES_IN_STATE = (
     select(resources.c.name)
-    .where(
-        resources.c.kind == bindparam("kind"),
-        resources.c.state.in_(bindparam("states", expanding=True)),
-    )
+    .where(resources.c.kind == bindparam("kind"), resources.c.state == bindparam("state"))
     .order_by(resources.c.create_time, resources.c.name)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
@@ -143,15 +144,12 @@ class JobStore:
             rows = conn.execute(stmt.order_by(resources.c.create_time)).all()
         return [record_of(r) for r in rows]
 
-    def names_in_states(
-        self, short_states: Iterable[str], kind: str, limit: int, offset: int = 0
-    ) -> list[str]:
-        """A page of the names only, oldest first: what admission reads after every state
-        change."""
-        wanted = {"kind": kind, "states": _full_states(set(short_states))}
+    def names_in_state(self, full_state: str, kind: str, limit: int, offset: int = 0) -> list[str]:
+        """A page of the names only, oldest first, of one kind in one state (its full name,
+        JOB_STATE_QUEUED): what admission reads after every state change."""
+        wanted = {"kind": kind, "state": full_state, "limit": limit, "offset": offset}
         with self._one_statement.connect() as conn:
-            page = conn.execute(_NAMES_IN_STATES, {**wanted, "limit": limit, "offset": offset})
-            return list(page.scalars())
+            return list(conn.execute(_NAMES_IN_STATE, wanted).scalars())
 
     def delete(self, name: str) -> None:
         with self.engine.begin() as conn:

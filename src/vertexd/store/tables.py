@@ -32,6 +32,8 @@ resources = Table(
     Column("devices", JSON, nullable=True),
     Index("ix_resources_kind_parent_created", "kind", "parent", "create_time"),
     Index("ix_resources_state", "state"),
+    # Admission's page of queued jobs, in order (`JobStore.names_in_state`).
+    Index("ix_resources_kind_state_created", "kind", "state", "create_time", "name"),
 )
 
 labels = Table(
