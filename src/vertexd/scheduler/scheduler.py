@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 
 CUSTOM_JOBS = "customJobs"
 QUEUED = states.full_name("", states.QUEUED)  # a CustomJob's: JOB_STATE_QUEUED
-WORKER_THREADS = 16  # store, launch and backend calls of every supervisor
+# Store, launch and backend calls of every supervisor. Enough to wait on several builds,
+# pulls or placements at once, few enough that threads ready to run rarely fight for the
+# GIL: with 16, 500 jobs started at once cost the engine 525 futex calls a job and 15-30%
+# more CPU than with 8 (benchmarks/throughput.py, room for all).
+WORKER_THREADS = 8
 # Queued jobs read at a time by admission: a short first page (admission mostly stops at the
 # first job that does not fit, and runs after every job that ends), longer ones after it.
 FIRST_QUEUE_PAGE, QUEUE_PAGE = 8, 100
