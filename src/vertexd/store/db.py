@@ -66,11 +66,14 @@ def make_engine(url: str | URL, autocommit: bool = False) -> Engine:
         if parsed.get_driver_name() not in ("psycopg", "psycopg2"):  # libpq's parameters
             connect_args = {}
         # The API's worker threads, the scheduler, job monitors and the tuning controller
-        # each hold a connection for one short statement or transaction at a time.
+        # each hold a connection for one short statement or transaction at a time; most are
+        # single statements (the autocommit engine). At most 40 a process, 80 for a server
+        # (API and engine): under PostgreSQL's default max_connections of 100.
+        size, overflow = (10, 20) if autocommit else (5, 5)
         return create_engine(
             parsed,
-            pool_size=10,
-            max_overflow=20,
+            pool_size=size,
+            max_overflow=overflow,
             pool_timeout=30,
             pool_pre_ping=True,
             pool_recycle=3600,
