@@ -27,8 +27,8 @@ def store(database_url: str) -> Iterator[JobStore]:
 
 
 def names(store: JobStore, filter_: str) -> list[str]:
-    records, _ = store.list_page("customJobs", PARENT, ListQuery(filter_, 0, "", "displayName"))
-    return [record.body["displayName"] for record in records]
+    bodies, _ = store.list_page("customJobs", PARENT, ListQuery(filter_, 0, "", "displayName"))
+    return [body["displayName"] for body in bodies]
 
 
 def test_has_matches_ignore_case(store: JobStore) -> None:

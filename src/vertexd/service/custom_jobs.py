@@ -92,8 +92,8 @@ class CustomJobService:
         return record
 
     def list(self, parent: str, query: ListQuery) -> tuple[list[dict[str, Any]], str]:
-        records, more = self.store.list_page(CUSTOM_JOBS, parent, query)
-        return [r.body for r in records], (query.next_page_token() if more else "")
+        bodies, more = self.store.list_page(CUSTOM_JOBS, parent, query)
+        return bodies, (query.next_page_token() if more else "")
 
     def cancel(self, name: str) -> None:
         record = self.get(name)

@@ -186,8 +186,8 @@ class ModelService:
         return self.operations.finished(model, DELETE_VERSION_METADATA, {"@type": EMPTY})
 
     def list(self, parent: str, query: ListQuery) -> tuple[list[dict[str, Any]], str]:
-        records, more = self.store.list_page(MODELS, parent, query)
-        return [complete(r.body) for r in records], (query.next_page_token() if more else "")
+        bodies, more = self.store.list_page(MODELS, parent, query)
+        return [complete(body) for body in bodies], (query.next_page_token() if more else "")
 
 
 EMPTY = "type.googleapis.com/google.protobuf.Empty"

@@ -114,17 +114,21 @@ class JobStore:
             row = conn.execute(_FIND, {"seen_name": name}).first()
         return None if row is None else record_of(row)
 
-    def list_page(self, kind: str, parent: str, query: ListQuery) -> tuple[list[Record], bool]:
-        """One page of records, and whether more follow."""
+    def list_page(
+        self, kind: str, parent: str, query: ListQuery
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of bodies (what a list answers), and whether more follow. Only the body
+        column is read: a row's other parts would be decoded for nothing."""
         stmt = self.list_statement(kind, parent, query)
         with self._one_statement.connect() as conn:
-            rows = conn.execute(stmt).all()
-        return [record_of(r) for r in rows[: query.limit]], len(rows) > query.limit
+            bodies = list(conn.execute(stmt).scalars())
+        return bodies[: query.limit], len(bodies) > query.limit
 
     @staticmethod
     def list_statement(kind: str, parent: str, query: ListQuery) -> Any:
-        """The SELECT of one page (one row more than the page: whether more follow)."""
-        stmt = select(resources).where(
+        """The SELECT of one page of bodies (one row more than the page: whether more
+        follow)."""
+        stmt = select(resources.c.body).where(
             resources.c.kind == kind, resources.c.parent == parent, *where_clauses(query)
         )
         return stmt.order_by(*query.order_by_columns()).offset(query.offset).limit(query.limit + 1)
