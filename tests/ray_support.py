@@ -3,8 +3,8 @@ session, and this process connected to it as a driver. A pytest plugin (conftest
 `pytest_plugins`), so every module can ask for `ray_cluster`.
 
 On a loaded 2-core machine the head's GCS can take longer than Ray's 30 s default to write
-its port file: the wait is longer here, and a start that still fails is retried once after
-printing the GCS's own log (which says why).
+its port file, or a node its first RPC: the wait is longer here, and a start that still
+fails is stopped and retried once after printing the GCS's own log (which says why).
 """
 
 from __future__ import annotations
@@ -50,13 +50,18 @@ def warm_actors(namespace: str | None = None) -> dict[str, dict[str, Any]]:
 
 
 def _start_cluster() -> Any:
+    """The cluster, or what of it started stopped again and the error raised."""
     from ray.cluster_utils import Cluster
 
-    head = {**node_args(NODES[0]), "include_dashboard": False}
-    cluster = Cluster(initialize_head=True, head_node_args=head)
-    for address in NODES[1:]:
-        cluster.add_node(**node_args(address))
-    cluster.wait_for_nodes()
+    cluster = Cluster()  # its first node is the head
+    try:
+        cluster.add_node(**node_args(NODES[0]), include_dashboard=False)
+        for address in NODES[1:]:
+            cluster.add_node(**node_args(address))
+        cluster.wait_for_nodes()
+    except Exception:
+        cluster.shutdown()
+        raise
     return cluster
 
 
@@ -74,7 +79,7 @@ def ray_cluster() -> Iterator[Any]:
     started = time.monotonic()
     try:
         cluster = _start_cluster()
-    except RuntimeError as exc:
+    except Exception as exc:  # Ray raises a bare Exception when a node's start times out
         print(f"Ray cluster did not start ({exc}); retrying once")
         _print_gcs_logs()
         ray.shutdown()
